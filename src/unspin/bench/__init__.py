@@ -1,0 +1,1 @@
+"""Benchmarks: held-out datasets, metrics, report with plots."""

@@ -1,0 +1,73 @@
+"""Paragraphs from clean corpora, split into train/test by a stable hash of the document id.
+
+The split is fixed forever (it depends on the id only), so training never sees a test document.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+Split = Literal["train", "test"]
+TEST_BUCKETS = 1  # of 10: 10 % of documents are held out for evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """One paragraph of a clean document, with its document id and source name."""
+
+    doc_id: str
+    index: int
+    text: str
+    source: str
+
+
+def split_of(doc_id: str) -> Split:
+    """The fixed split of a document: 'test' for 10 % of ids, else 'train'."""
+    bucket = int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:8], 16) % 10
+    return "test" if bucket < TEST_BUCKETS else "train"
+
+
+def _open(path: str):
+    return gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path)
+
+
+def paragraphs(
+    paths: Iterable[str], split: Split, *, min_words: int = 40, max_words: int = 250
+) -> Iterator[Paragraph]:
+    """Stream paragraphs of `min_words`..`max_words` words from JSONL corpora, one split only."""
+    for path in paths:
+        with _open(path) as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                doc = json.loads(line)
+                doc_id = str(doc.get("id"))
+                if split_of(doc_id) != split:
+                    continue
+                source = str(doc.get("outlet") or doc.get("source") or "unknown")
+                for k, para in enumerate(str(doc.get("text", "")).split("\n\n")):
+                    n = len(para.split())
+                    if min_words <= n <= max_words:
+                        yield Paragraph(doc_id, k, para.strip(), source)
+
+
+def sample_paragraphs(
+    paths: Iterable[str], split: Split, n: int, *, seed: int = 0, min_words: int = 40
+) -> list[Paragraph]:
+    """A seeded random sample of n paragraphs, at most 3 per document to spread topics."""
+    per_doc: dict[str, int] = {}
+    pool: list[Paragraph] = []
+    for p in paragraphs(paths, split, min_words=min_words):
+        if per_doc.get(p.doc_id, 0) >= 3:
+            continue
+        per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
+        pool.append(p)
+    rng = random.Random(seed)
+    rng.shuffle(pool)
+    return pool[:n]

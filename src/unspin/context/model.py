@@ -1,0 +1,114 @@
+"""Context fit of a phrase between its neighbours.
+
+Two sources, both shipped inside PyPI packages so nothing is downloaded at run time:
+- pocketsphinx's `en-us.lm.bin`, a trigram LM over lower-cased English words (~1.3 µs a lookup);
+- wordsegment's Norvig unigram/bigram counts from web text, for a cheaper bigram fit (`--fast`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+# pocketsphinx returns log-probabilities in base 1.0001; this converts them to natural log.
+_LOG_BASE = math.log(1.0001)
+_LOG_ZERO = -536870912
+# Natural-log probability charged for a word the LM does not know (about 1e-7).
+OOV_LOGPROB = -16.0
+BOS, EOS = "<s>", "</s>"
+
+
+def _norm(word: str) -> str:
+    return word.lower().replace("\u2019", "'")
+
+
+class ContextModel:
+    """Scores how well a candidate phrase fits between a left and a right context."""
+
+    def __init__(self) -> None:
+        from pocketsphinx import Config, LogMath, NGramModel, get_model_path
+
+        config = Config()
+        path = str(Path(get_model_path()) / "en-us" / "en-us.lm.bin")
+        self._lm = NGramModel(config, LogMath(1.0001), path)
+        self._unigrams, self._bigrams, self._total = _load_counts()
+
+    def logprob(self, word: str, history: Sequence[str] = ()) -> float:
+        """Natural-log P(word | up to two previous words) under the trigram LM."""
+        query = [word, *reversed(history[-2:])]
+        raw = self._lm.prob(query)
+        if raw <= _LOG_ZERO // 2:
+            return OOV_LOGPROB
+        return raw * _LOG_BASE
+
+    def known(self, word: str) -> bool:
+        """Whether the trigram LM has `word` in its vocabulary."""
+        return self._lm.prob([_norm(word)]) > _LOG_ZERO // 2
+
+    def window_logprob(
+        self, left: Sequence[str], middle: Sequence[str], right: Sequence[str]
+    ) -> float:
+        """Log-probability of `middle` and the two words after it, given two words before.
+
+        Words must be lower-cased; pass BOS/EOS at sentence edges. Including the right context
+        lets the forward LM judge how the phrase leads into what follows.
+        """
+        seq = [*left[-2:], *middle, *right[:2]]
+        start = min(len(left), 2)
+        total = 0.0
+        lm = self._lm
+        for j in range(start, len(seq)):
+            query = [seq[j], *reversed(seq[max(0, j - 2) : j])]
+            raw = lm.prob(query)
+            total += OOV_LOGPROB if raw <= _LOG_ZERO // 2 else raw * _LOG_BASE
+        return total
+
+    def bigram_fit(self, left: str, middle: Sequence[str], right: str) -> float:
+        """Smoothed log P(first | left) + log P(right | last) from web bigram counts."""
+        return self._cond(left, middle[0]) + self._cond(middle[-1], right)
+
+    def _cond(self, prev: str, word: str) -> float:
+        pair = self._bigrams.get(f"{prev} {word}", 0.0)
+        prev_count = self._unigrams.get(prev, 0.0)
+        uni = (self._unigrams.get(word, 0.0) + 1.0) / self._total
+        # Interpolated estimate: bigram relative frequency backed off to the unigram.
+        p = (pair + 0.4 * uni * 1e3) / (prev_count + 1e3) if prev_count else uni
+        return math.log(p)
+
+    def unigram_logprob(self, word: str) -> float:
+        """Log relative frequency of `word` in web text (add-one smoothed)."""
+        return math.log((self._unigrams.get(word, 0.0) + 1.0) / self._total)
+
+
+@lru_cache(maxsize=1)
+def _load_counts() -> tuple[dict[str, float], dict[str, float], float]:
+    import wordsegment
+
+    base = Path(wordsegment.__file__).parent
+    unigrams: dict[str, float] = {}
+    with open(base / "unigrams.txt", encoding="utf-8") as fh:
+        for line in fh:
+            word, _, count = line.rstrip("\n").partition("\t")
+            unigrams[word] = float(count)
+    bigrams: dict[str, float] = {}
+    with open(base / "bigrams.txt", encoding="utf-8") as fh:
+        for line in fh:
+            pair, _, count = line.rstrip("\n").partition("\t")
+            bigrams[pair] = float(count)
+    return unigrams, bigrams, float(sum(unigrams.values()))
+
+
+_LOCK = threading.Lock()
+_SHARED: ContextModel | None = None
+
+
+def get_context_model() -> ContextModel:
+    """The process-wide context model, loaded on first use."""
+    global _SHARED
+    with _LOCK:
+        if _SHARED is None:
+            _SHARED = ContextModel()
+        return _SHARED

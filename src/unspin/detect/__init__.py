@@ -1,0 +1,1 @@
+"""Detection: features → learned model → per-word P(swapped) and calibrated P(spun)."""

@@ -1,0 +1,262 @@
+"""Per-word features: does the thesaurus offer an original, and does it fit the context better?
+
+For every run of 1..L words that some thesaurus entry could have produced, the observed wording is
+scored against each candidate original in the same context. Each word gets the features of the
+most suspicious span covering it. Pure function of (tokens, lexicon, context model).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from unspin.context.model import BOS, EOS, ContextModel
+from unspin.lexicon import Lexicon
+from unspin.types import Token
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "has_candidates",
+    "log_n_candidates",
+    "span_len",
+    "best_len_diff",
+    "zipf_observed",
+    "zipf_best",
+    "max_prior",
+    "prior_of_best",
+    "lm_delta_best",
+    "lm_delta_top_prior",
+    "lm_delta_best_per_word",
+    "bigram_delta_best",
+    "lm_observed_per_word",
+    "unigram_observed",
+    "oov_observed",
+    "capital_mid_sentence",
+    "sentence_start",
+    "function_word",
+    "best_source_phrase",
+    "best_source_both",
+)
+N_FEATURES = len(FEATURE_NAMES)
+
+# Small closed-class words: spinners swap some of them, so they are scored, but the model needs to
+# know they are function words because their context fit behaves differently.
+FUNCTION_WORDS = frozenset(
+    """a an the and or but if because since as while although though so yet also however
+    of in on at by for with about against between into through during before after above below
+    to from up down over under again further then once here there when where why how all any
+    both each few more most other some such no nor not only own same than too very can will
+    just should now have has had having do does did is are was were be been being get got
+    many much several this that these those it its they them their he she his her we our you
+    your i me my said says say told tell""".split()
+)
+
+_APOSTROPHES = re.compile("[\u2019\u2018]")
+
+
+@dataclass(slots=True)
+class Span:
+    """A run of words the thesaurus could have produced, with ranked candidate originals."""
+
+    first: int  # index into the word list
+    last: int  # exclusive
+    candidates: list[str]
+    scores: list[float]
+    suspicion: float
+    features: list[float] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DocFeatures:
+    """Word tokens, their feature matrix and the span each word's features came from."""
+
+    words: list[Token]
+    matrix: np.ndarray
+    spans: list[Span]
+    word_span: list[int]  # per word: index into spans, or -1
+
+
+def norm_word(word: str) -> str:
+    """Lower-case a word and unify curly apostrophes, the form lexicon and LM use."""
+    return _APOSTROPHES.sub("'", word.lower())
+
+
+@lru_cache(maxsize=500_000)
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
+
+
+def extract(
+    tokens: list[Token],
+    lexicon: Lexicon,
+    context: ContextModel,
+    *,
+    fast: bool = False,
+    max_candidates: int = 12,
+) -> DocFeatures:
+    """Compute the feature matrix for the word tokens of one document.
+
+    `fast` skips the trigram LM and uses web bigram counts only (several times faster).
+    """
+    words = [t for t in tokens if t.kind == "word"]
+    n = len(words)
+    normed = [norm_word(w.text) for w in words]
+    # Context skips punctuation but stops at sentence edges (the LM has no punctuation).
+    sent = [w.sentence for w in words]
+    sentence_start = [i == 0 or sent[i - 1] != sent[i] for i in range(n)]
+    spans: list[Span] = []
+    word_span = [-1] * n
+    best_for_word = [-math.inf] * n
+    max_len = max(1, min(lexicon.max_phrase_len, 4))
+    limit = 6 if fast else max_candidates
+
+    for i in range(n):
+        for length in range(1, max_len + 1):
+            j = i + length
+            if j > n or sent[j - 1] != sent[i]:
+                break
+            if length > 1 and not _adjacent(tokens, words[j - 2], words[j - 1]):
+                break
+            phrase = " ".join(normed[i:j])
+            if length > 1 and not lexicon.has_entry(phrase):
+                continue
+            cands = lexicon.sources_of(phrase, limit=limit)
+            if not cands and length > 1:
+                continue
+            span = _score_span(
+                i, j, normed, sent, cands, context, fast, words, sentence_start
+            )
+            spans.append(span)
+            k = len(spans) - 1
+            for w in range(i, j):
+                if span.suspicion > best_for_word[w]:
+                    best_for_word[w] = span.suspicion
+                    word_span[w] = k
+
+    matrix = np.zeros((n, N_FEATURES), dtype=np.float32)
+    for w in range(n):
+        if word_span[w] >= 0:
+            matrix[w] = spans[word_span[w]].features
+    return DocFeatures(words=words, matrix=matrix, spans=spans, word_span=word_span)
+
+
+def _adjacent(tokens: list[Token], a: Token, b: Token) -> bool:
+    """Two words are adjacent when only whitespace separates them (no punctuation)."""
+    return b.start - a.end <= 2
+
+
+def _context(normed: list[str], sent: list[int], i: int, j: int) -> tuple[list[str], list[str]]:
+    s = sent[i]
+    left = [normed[k] for k in range(max(0, i - 2), i) if sent[k] == s]
+    right = [normed[k] for k in range(j, min(len(normed), j + 2)) if sent[k] == s]
+    if len(left) < 2:
+        left = [BOS, *left]
+    if len(right) < 2:
+        right = [*right, EOS]
+    return left, right
+
+
+def _score_span(
+    i: int,
+    j: int,
+    normed: list[str],
+    sent: list[int],
+    cands: list,
+    context: ContextModel,
+    fast: bool,
+    words: list[Token],
+    sentence_start: list[bool],
+) -> Span:
+    observed = normed[i:j]
+    left, right = _context(normed, sent, i, j)
+    length = j - i
+    if fast:
+        obs_fit = context.bigram_fit(left[-1], observed, right[0])
+    else:
+        obs_fit = context.window_logprob(left, observed, right)
+    obs_bigram = context.bigram_fit(left[-1], observed, right[0]) if not fast else obs_fit
+
+    names: list[str] = []
+    scores: list[float] = []
+    best_idx, best_total = -1, -math.inf
+    top_prior_fit = obs_fit
+    for k, cand in enumerate(cands):
+        cw = cand.text.split()
+        if fast:
+            fit = context.bigram_fit(left[-1], cw, right[0])
+        else:
+            fit = context.window_logprob(left, cw, right)
+        if k == 0:
+            top_prior_fit = fit
+        total = fit + 0.5 * math.log(cand.weight)
+        names.append(cand.text)
+        scores.append(total)
+        if total > best_total:
+            best_total, best_idx = total, k
+
+    head = words[i].text
+    capital_mid = float(head[:1].isupper() and not sentence_start[i] and not head.isupper())
+    zipf_obs = _zipf(" ".join(observed))
+    function = float(all(w in FUNCTION_WORDS for w in observed))
+    oov = float(not all(context.known(w) for w in observed)) if not fast else 0.0
+    unigram = sum(context.unigram_logprob(w) for w in observed) / length
+
+    if best_idx >= 0:
+        best = cands[best_idx]
+        best_words = best.text.split()
+        if fast:
+            best_fit = context.bigram_fit(left[-1], best_words, right[0])
+        else:
+            best_fit = context.window_logprob(left, best_words, right)
+        best_bigram = (
+            best_fit if fast else context.bigram_fit(left[-1], best_words, right[0])
+        )
+        delta = best_fit - obs_fit
+        feats = [
+            1.0,
+            math.log1p(len(cands)),
+            float(length),
+            float(len(best_words) - length),
+            zipf_obs,
+            _zipf(best.text),
+            max(c.weight for c in cands),
+            best.weight,
+            delta,
+            top_prior_fit - obs_fit,
+            delta / max(length, len(best_words)),
+            best_bigram - obs_bigram,
+            obs_fit / (length + 2),
+            unigram,
+            oov,
+            capital_mid,
+            float(sentence_start[i]),
+            function,
+            float("phrase" in best.source),
+            float("wordnet" in best.source and "moby" in best.source),
+        ]
+        suspicion = delta + 2.0 * capital_mid
+    else:
+        feats = [0.0] * N_FEATURES
+        feats[2] = float(length)
+        feats[4] = zipf_obs
+        feats[12] = obs_fit / (length + 2)
+        feats[13] = unigram
+        feats[14] = oov
+        feats[15] = capital_mid
+        feats[16] = float(sentence_start[i])
+        feats[17] = function
+        suspicion = -50.0 + 2.0 * capital_mid
+    order = sorted(range(len(names)), key=lambda k: -scores[k])
+    return Span(
+        first=i,
+        last=j,
+        candidates=[names[k] for k in order],
+        scores=[scores[k] for k in order],
+        suspicion=suspicion,
+        features=feats,
+    )

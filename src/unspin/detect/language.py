@@ -1,0 +1,33 @@
+"""A cheap English check: enough of the words must be common English words.
+
+The detector is only meaningful on English, so other languages get verdict "abstain".
+"""
+
+from __future__ import annotations
+
+from unspin.types import Token
+
+MIN_WORDS = 25
+MIN_ENGLISH_SHARE = 0.6
+
+
+def english_share(words: list[Token]) -> float:
+    """Share of word tokens that are known English words (wordfreq zipf ≥ 1)."""
+    from wordfreq import zipf_frequency
+
+    if not words:
+        return 0.0
+    sample = words[:400]
+    known = sum(1 for w in sample if zipf_frequency(w.text, "en") >= 1.0)
+    return known / len(sample)
+
+
+def abstain_reason(words: list[Token]) -> tuple[str | None, str | None]:
+    """Return (reason, language): a reason to abstain, or None; language "en" when English."""
+    if len(words) < MIN_WORDS:
+        share = english_share(words)
+        lang = "en" if words and share >= MIN_ENGLISH_SHARE else None
+        return f"too short to judge: {len(words)} words (need {MIN_WORDS})", lang
+    if english_share(words) < MIN_ENGLISH_SHARE:
+        return "not English", None
+    return None, "en"

@@ -1,0 +1,221 @@
+"""Self-supervised training: spin clean paragraphs, label the swaps, fit the combiner.
+
+Seeded and reproducible: the same corpus, profiles and seed give the same model.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from unspin.bench.datasets import sample_paragraphs
+from unspin.detect.features import extract
+from unspin.detect.model import SpinModel, doc_features
+
+log = logging.getLogger(__name__)
+
+RATES = (0.1, 0.2, 0.3)
+CLEAN_SHARE = 0.35
+
+
+@dataclass(slots=True)
+class Example:
+    """Features and labels of one (possibly spun) paragraph."""
+
+    matrix: np.ndarray  # default mode (trigram LM) features
+    fast_matrix: np.ndarray  # --fast mode (bigram counts) features
+    labels: np.ndarray  # 1 where the word overlaps a swap
+    spun: bool
+    profile: str
+    rate: float
+
+
+def label_words(word_spans: Sequence[tuple[int, int]], swaps) -> np.ndarray:
+    """1 for each word span that overlaps a swap span of the spun text."""
+    out = np.zeros(len(word_spans), dtype=np.int8)
+    spans = sorted((s.start, s.end) for s in swaps)
+    k = 0
+    for i, (a, b) in enumerate(word_spans):
+        while k < len(spans) and spans[k][1] <= a:
+            k += 1
+        j = k
+        while j < len(spans) and spans[j][0] < b:
+            if spans[j][1] > a:
+                out[i] = 1
+                break
+            j += 1
+    return out
+
+
+def make_example(text: str, profile: str | None, rate: float, seed: int) -> Example:
+    """Spin `text` (or keep it clean when profile is None) and compute features and labels."""
+    from unspin.context.model import get_context_model
+    from unspin.lexicon import get_lexicon
+    from unspin.spin import spin
+    from unspin.text import tokenize
+
+    if profile is None:
+        spun_text, swaps = text, []
+    else:
+        result = spin(text, profile, rate=rate, seed=seed)
+        spun_text, swaps = result.text, result.swaps
+    tokens = tokenize(spun_text)
+    feats = extract(tokens, get_lexicon(), get_context_model(), fast=False)
+    fast_feats = extract(tokens, get_lexicon(), get_context_model(), fast=True)
+    labels = label_words([(w.start, w.end) for w in feats.words], swaps)
+    return Example(
+        feats.matrix, fast_feats.matrix, labels, bool(swaps), profile or "clean", rate
+    )
+
+
+def _make(args: tuple) -> Example:
+    return make_example(*args)
+
+
+def build_examples(
+    texts: Sequence[str],
+    profiles: Sequence[str],
+    *,
+    seed: int = 0,
+    workers: int = 2,
+) -> list[Example]:
+    """Turn clean texts into a seeded mix of clean and spun examples over profiles and rates."""
+    rng = random.Random(seed)
+    jobs = []
+    for k, text in enumerate(texts):
+        if rng.random() < CLEAN_SHARE:
+            jobs.append((text, None, 0.0, seed + k))
+        else:
+            jobs.append((text, rng.choice(list(profiles)), rng.choice(RATES), seed + k))
+    if workers <= 1:
+        return [_make(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_make, jobs, chunksize=16))
+
+
+def _matrix(e: Example, fast: bool) -> np.ndarray:
+    return e.fast_matrix if fast else e.matrix
+
+
+def _stack(examples: Sequence[Example], fast: bool) -> tuple[np.ndarray, np.ndarray]:
+    x = np.concatenate([_matrix(e, fast) for e in examples if len(e.labels)])
+    y = np.concatenate([e.labels for e in examples if len(e.labels)])
+    return x, y
+
+
+def fit(
+    examples: Sequence[Example], *, fast: bool = False, seed: int = 0, holdout: float = 0.3
+) -> tuple[SpinModel, dict]:
+    """Fit the word model on part of the examples, the document model and thresholds on the rest.
+
+    `fast` fits on the bigram-only features used by `scan --fast`.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    rng = random.Random(seed)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    cut = int(len(order) * (1 - holdout))
+    fit_part = [examples[i] for i in order[:cut]]
+    cal_part = [examples[i] for i in order[cut:]]
+
+    x, y = _stack(fit_part, fast)
+    word_model = HistGradientBoostingClassifier(
+        max_iter=400,
+        learning_rate=0.08,
+        max_leaf_nodes=48,
+        l2_regularization=1.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        random_state=seed,
+    )
+    word_model.fit(x, y)
+
+    model = SpinModel(word_model=word_model, doc_model=None)
+    probs = [model.word_probabilities(_matrix(e, fast)) for e in cal_part]
+    doc_x = np.stack([doc_features(p) for p in probs])
+    doc_y = np.array([e.spun for e in cal_part], dtype=int)
+    model.doc_model = LogisticRegression(C=1.0, max_iter=1000).fit(doc_x, doc_y)
+
+    all_p = np.concatenate(probs)
+    all_y = np.concatenate([e.labels for e in cal_part])
+    model.flag_threshold = _best_f1_threshold(all_p, all_y)
+    clean_p = np.concatenate([p for p, e in zip(probs, cal_part, strict=True) if not e.spun])
+    model.restore_threshold = _damage_threshold(
+        clean_p, max_per_1000=1.0, floor=model.flag_threshold
+    )
+    report = {
+        "word_rows": int(len(y)),
+        "word_positive_share": float(y.mean()),
+        "flag_threshold": model.flag_threshold,
+        "restore_threshold": model.restore_threshold,
+        "calibration_docs": len(cal_part),
+    }
+    return model, report
+
+
+def _best_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    best_t, best_f = 0.5, -1.0
+    for t in np.arange(0.2, 0.95, 0.025):
+        pred = p >= t
+        tp = float((pred & (y == 1)).sum())
+        prec = tp / max(pred.sum(), 1)
+        rec = tp / max((y == 1).sum(), 1)
+        f = 2 * prec * rec / max(prec + rec, 1e-9)
+        if f > best_f:
+            best_t, best_f = float(t), f
+    return round(best_t, 3)
+
+
+def _damage_threshold(clean_p: np.ndarray, max_per_1000: float, floor: float) -> float:
+    """Lowest threshold that changes at most `max_per_1000` clean words per 1,000."""
+    if len(clean_p) == 0:
+        return max(floor, 0.8)
+    allowed = max_per_1000 / 1000.0
+    for t in np.arange(max(floor, 0.3), 0.995, 0.01):
+        if (clean_p >= t).mean() <= allowed:
+            return round(float(t), 3)
+    return 0.995
+
+
+def train(
+    corpus: Sequence[str],
+    out: str,
+    *,
+    profiles: Sequence[str] | None = None,
+    paragraphs: int = 6000,
+    seed: int = 0,
+    workers: int = 2,
+) -> dict:
+    """Train a model from clean JSONL corpora (train split only) and save it to `out`."""
+    from unspin.spin import PROFILES
+
+    profiles = list(profiles or PROFILES)
+    t0 = time.time()
+    paras = sample_paragraphs(corpus, "train", paragraphs, seed=seed)
+    examples = build_examples([p.text for p in paras], profiles, seed=seed, workers=workers)
+    t1 = time.time()
+    model, report = fit(examples, seed=seed)
+    model.fast, fast_report = fit(examples, fast=True, seed=seed)
+    model.meta = {
+        "profiles": profiles,
+        "paragraphs": len(paras),
+        "seed": seed,
+        "corpus": [str(c).rsplit("/", 1)[-1] for c in corpus],
+    }
+    model.save(out)
+    report["fast"] = fast_report
+    report.update(
+        paragraphs=len(paras),
+        profiles=profiles,
+        feature_seconds=round(t1 - t0, 1),
+        fit_seconds=round(time.time() - t1, 1),
+    )
+    return report

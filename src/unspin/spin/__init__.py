@@ -1,0 +1,5 @@
+"""The spinner simulator: clean text in, spun text plus the exact swaps out (training labels)."""
+
+from unspin.spin.simulator import PROFILES, SpinProfile, SpinResult, Swap, spin
+
+__all__ = ["PROFILES", "SpinProfile", "SpinResult", "Swap", "spin"]
