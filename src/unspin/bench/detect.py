@@ -1,0 +1,258 @@
+"""`unspin bench detect`: detection, pinpointing and restoration on held-out spun paragraphs.
+
+Held-out paragraphs (test split of the corpora) are spun by every simulator profile at several
+rates and scanned next to their clean originals. Figures: document AUROC, flag F1, restoration
+gain, clean damage, clean paragraphs flagged, tortured phrases restored, speed and memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from unspin.bench import metrics
+from unspin.bench.datasets import sample_paragraphs
+
+RATES = (0.1, 0.2, 0.3)
+
+
+def _scan_job(args: tuple) -> dict:
+    """Spin (or not) one paragraph, scan it, and return what the metrics need."""
+    text, profile, rate, seed, fast, model_path = args
+    from unspin.api import scan
+    from unspin.spin import spin
+
+    if profile is None:
+        spun, swaps = text, []
+    else:
+        res = spin(text, profile, rate=rate, seed=seed)
+        spun, swaps = res.text, [(s.start, s.end) for s in res.swaps]
+    result = scan(spun, fast=fast, model=model_path)
+    return {
+        "profile": profile or "clean",
+        "rate": rate,
+        "p": result.spin_probability,
+        "verdict": result.verdict,
+        "flags": [(f.start, f.end) for f in result.flags],
+        "swaps": swaps,
+        "original": text,
+        "spun": spun,
+        "restored": result.restored,
+        "words": result.words,
+    }
+
+
+def _score(rows: list[dict], clean: list[dict]) -> dict:
+    """Metrics for a group of spun rows against the clean rows."""
+    pos = [r["p"] for r in rows if r["p"] is not None]
+    neg = [r["p"] for r in clean if r["p"] is not None]
+    counts = np.zeros(4, dtype=int)
+    wer_spun = wer_restored = 0
+    for r in rows:
+        counts += metrics.flag_counts(r["flags"], r["swaps"])
+        orig = metrics.word_list(r["original"])
+        wer_spun += metrics.edit_distance(metrics.word_list(r["spun"]), orig)
+        wer_restored += metrics.edit_distance(metrics.word_list(r["restored"]), orig)
+    flag = metrics.f1_from_counts(*counts.tolist())
+    return {
+        "docs": len(rows),
+        "auroc": round(metrics.auroc(pos, neg), 4),
+        "flag_precision": round(flag["precision"], 4),
+        "flag_recall": round(flag["recall"], 4),
+        "flag_f1": round(flag["f1"], 4),
+        "restoration_gain": round(1 - wer_restored / wer_spun, 4) if wer_spun else None,
+        "detected_spun": round(float(np.mean([r["verdict"] == "spun" for r in rows])), 4),
+    }
+
+
+def _clean_figures(clean: list[dict]) -> dict:
+    words = sum(len(metrics.word_list(r["original"])) for r in clean)
+    changed = sum(
+        metrics.edit_distance(metrics.word_list(r["restored"]), metrics.word_list(r["original"]))
+        for r in clean
+    )
+    flags = sum(len(r["flags"]) for r in clean)
+    return {
+        "docs": len(clean),
+        "words": words,
+        "changed_per_1000": round(1000 * changed / max(words, 1), 3),
+        "flags_per_1000": round(1000 * flags / max(words, 1), 3),
+        "flagged_spun_share": round(float(np.mean([r["verdict"] == "spun" for r in clean])), 4),
+    }
+
+
+def _run_jobs(jobs: list[tuple], workers: int) -> list[dict]:
+    if workers <= 1:
+        return [_scan_job(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_scan_job, jobs, chunksize=8))
+
+
+def evaluate(
+    texts: Sequence[str],
+    profiles: Sequence[str],
+    *,
+    seed: int,
+    fast: bool,
+    model_path: str | None,
+    workers: int,
+) -> tuple[dict, list[dict]]:
+    """Scan clean and spun versions of `texts`; return figures by profile and rate, and rows."""
+    jobs = [(t, None, 0.0, seed + k, fast, model_path) for k, t in enumerate(texts)]
+    for profile in profiles:
+        for rate in RATES:
+            jobs += [
+                (t, profile, rate, seed + 1000 * int(rate * 10) + k, fast, model_path)
+                for k, t in enumerate(texts)
+            ]
+    rows = _run_jobs(jobs, workers)
+    clean = [r for r in rows if r["profile"] == "clean"]
+    figures: dict = {"clean": _clean_figures(clean), "by_profile": {}}
+    for profile in profiles:
+        figures["by_profile"][profile] = {
+            str(rate): _score(
+                [r for r in rows if r["profile"] == profile and r["rate"] == rate], clean
+            )
+            for rate in RATES
+        }
+    spun = [r for r in rows if r["profile"] != "clean"]
+    figures["all_profiles"] = {
+        str(rate): _score([r for r in spun if r["rate"] == rate], clean) for rate in RATES
+    }
+    return figures, rows
+
+
+def tortured_figures(csv_path: str, *, fast: bool, model_path: str | None, limit: int) -> dict:
+    """Share of real tortured phrases whose expected original is restored exactly."""
+    from unspin.api import scan
+    from unspin.bench.tortured import cases
+
+    items = cases(csv_path, limit=limit)
+    exact = flagged = 0
+    for case in items:
+        result = scan(case.spun_text, fast=fast, model=model_path)
+        exact += result.restored.lower() == case.expected_text.lower()
+        start = case.spun_text.index(case.tortured)
+        span = (start, start + len(case.tortured))
+        flagged += any(metrics.overlaps((f.start, f.end), span) for f in result.flags)
+    n = max(len(items), 1)
+    return {
+        "phrases": len(items),
+        "restored_exactly": round(exact / n, 4),
+        "flagged": round(flagged / n, 4),
+    }
+
+
+def speed_figures(texts: Sequence[str], *, fast: bool, model_path: str | None) -> dict:
+    """Words/s of `unspin scan --format jsonl` on one core, model load time, peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "docs.jsonl"
+        with open(src, "w", encoding="utf-8") as fh:
+            for k, t in enumerate(texts):
+                fh.write(json.dumps({"id": f"d{k}", "text": t}) + "\n")
+        words = sum(len(t.split()) for t in texts)
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        pin = ["taskset", "-c", "0"] if _has_taskset() else []
+        load_code = (
+            "import time; t=time.perf_counter();"
+            "from unspin.detect.model import load_model; from unspin.lexicon import get_lexicon;"
+            "from unspin.context import get_context_model;"
+            f"load_model({model_path!r}); get_lexicon(); "
+            + ("" if fast else "get_context_model();")
+            + "print(time.perf_counter()-t)"
+        )
+        load = subprocess.run(
+            [*pin, sys.executable, "-c", load_code], capture_output=True, text=True, env=env,
+            check=True,
+        )
+        cmd = [*pin, sys.executable, "-m", "unspin.cli", "scan", str(src), "--format", "jsonl"]
+        if fast:
+            cmd.append("--fast")
+        if model_path:
+            cmd += ["--model", model_path]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+        wall = time.perf_counter() - t0
+        rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    n_out = sum(1 for line in out.stdout.splitlines() if line.strip())
+    return {
+        "docs": n_out,
+        "words": words,
+        "wall_seconds": round(wall, 2),
+        "words_per_second": round(words / wall, 1),
+        "model_load_seconds": round(float(load.stdout.strip().splitlines()[-1]), 3),
+        "peak_rss_mb": round(max(rss_kb, before) / 1024, 1),
+        "one_core": bool(pin),
+    }
+
+
+def _has_taskset() -> bool:
+    from shutil import which
+
+    return which("taskset") is not None
+
+
+def run_detect_bench(
+    corpus: Sequence[str],
+    out: str,
+    *,
+    paragraphs: int = 200,
+    seed: int = 0,
+    fast: bool = False,
+    model: str | None = None,
+    left_out_model: str | None = None,
+    left_out_profile: str | None = None,
+    tortured_csv: str | None = None,
+    tortured_limit: int = 400,
+    workers: int = 2,
+    speed_docs: int = 300,
+) -> dict:
+    """Run the detection benchmark, write report.md and plots into `out`, return the figures."""
+    from unspin.bench.report import write_detect_report
+    from unspin.detect.model import load_model
+    from unspin.spin import PROFILES
+
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paras = sample_paragraphs(corpus, "test", paragraphs, seed=seed)
+    texts = [p.text for p in paras]
+    trained_on = load_model(model).meta.get("profiles", list(PROFILES))
+    figures: dict = {
+        "mode": "fast" if fast else "default",
+        "paragraphs": len(texts),
+        "seed": seed,
+        "model_profiles": trained_on,
+    }
+    t0 = time.time()
+    figures["main"], rows = evaluate(
+        texts, list(PROFILES), seed=seed, fast=fast, model_path=model, workers=workers
+    )
+    if left_out_model and left_out_profile:
+        lo, _ = evaluate(
+            texts, [left_out_profile], seed=seed, fast=fast, model_path=left_out_model,
+            workers=workers,
+        )
+        lo["profile"] = left_out_profile
+        lo["model_profiles"] = load_model(left_out_model).meta.get("profiles")
+        figures["left_out"] = lo
+    if tortured_csv:
+        figures["tortured"] = tortured_figures(
+            tortured_csv, fast=fast, model_path=model, limit=tortured_limit
+        )
+    speed_texts = [r["spun"] for r in rows][:speed_docs]
+    figures["speed"] = speed_figures(speed_texts, fast=fast, model_path=model)
+    figures["bench_seconds"] = round(time.time() - t0, 1)
+    write_detect_report(figures, rows, outdir)
+    (outdir / "figures.json").write_text(json.dumps(figures, indent=2))
+    return figures

@@ -1,0 +1,134 @@
+"""Markdown report and PNG plots for the benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from unspin.bench import metrics
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_roc(rows: list[dict], path: Path, rate: float = 0.2) -> None:
+    """ROC curves of the document probability at `rate`, one line per profile."""
+    plt = _plt()
+    clean = [r["p"] for r in rows if r["profile"] == "clean" and r["p"] is not None]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for profile in sorted({r["profile"] for r in rows} - {"clean"}):
+        pos = [
+            r["p"] for r in rows
+            if r["profile"] == profile and r["rate"] == rate and r["p"] is not None
+        ]
+        fpr, tpr = metrics.roc_curve(pos, clean)
+        ax.plot(fpr, tpr, label=f"{profile} (AUROC {metrics.auroc(pos, clean):.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set(xlabel="false positive rate (clean)", ylabel="true positive rate (spun)",
+           title=f"Document ROC, spin rate {rate}")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_f1_by_rate(by_profile: dict, path: Path) -> None:
+    """Flag F1 against spin rate, one line per profile."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for profile, by_rate in sorted(by_profile.items()):
+        rates = sorted(by_rate, key=float)
+        ax.plot([float(r) for r in rates], [by_rate[r]["flag_f1"] for r in rates], "o-",
+                label=profile)
+    ax.set(xlabel="spin rate", ylabel="flag F1", ylim=(0, 1), title="Flag F1 by spin rate")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _table(by_profile: dict) -> list[str]:
+    lines = [
+        "| profile | rate | AUROC | flag P | flag R | flag F1 | restoration gain | judged spun |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for profile, by_rate in sorted(by_profile.items()):
+        for rate, f in sorted(by_rate.items(), key=lambda kv: float(kv[0])):
+            lines.append(
+                f"| {profile} | {rate} | {f['auroc']:.3f} | {f['flag_precision']:.3f} | "
+                f"{f['flag_recall']:.3f} | {f['flag_f1']:.3f} | {f['restoration_gain']} | "
+                f"{f['detected_spun']:.3f} |"
+            )
+    return lines
+
+
+def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
+    """Write report.md, roc.png and f1_by_rate.png into `outdir`."""
+    plot_roc(rows, outdir / "roc.png")
+    plot_f1_by_rate(figures["main"]["by_profile"], outdir / "f1_by_rate.png")
+    main = figures["main"]
+    lines = [
+        f"# unspin detection benchmark ({figures['mode']} mode)",
+        "",
+        f"{figures['paragraphs']} held-out paragraphs (test split), seed {figures['seed']}; "
+        f"model trained on profiles: {', '.join(figures['model_profiles'])}.",
+        "",
+        "## All profiles pooled",
+        "",
+        "| rate | AUROC | flag F1 | restoration gain |",
+        "|---|---|---|---|",
+    ]
+    for rate, f in main["all_profiles"].items():
+        lines.append(f"| {rate} | {f['auroc']:.3f} | {f['flag_f1']:.3f} | "
+                     f"{f['restoration_gain']} |")
+    c = main["clean"]
+    lines += [
+        "",
+        "## Clean paragraphs",
+        "",
+        f"- words changed by restoration: {c['changed_per_1000']} per 1,000",
+        f"- flags: {c['flags_per_1000']} per 1,000 words",
+        f"- judged spun: {100 * c['flagged_spun_share']:.2f} %",
+        "",
+        "## By profile and rate",
+        "",
+        *_table(main["by_profile"]),
+        "",
+        "![ROC](roc.png) ![F1 by rate](f1_by_rate.png)",
+    ]
+    if "left_out" in figures:
+        lo = figures["left_out"]
+        lines += [
+            "",
+            f"## Left-out profile: {lo['profile']} (model trained without it on "
+            f"{', '.join(lo['model_profiles'] or [])})",
+            "",
+            *_table(lo["by_profile"]),
+            "",
+            f"Clean with that model: {lo['clean']['changed_per_1000']} changed words per 1,000, "
+            f"{100 * lo['clean']['flagged_spun_share']:.2f} % judged spun.",
+        ]
+    if "tortured" in figures:
+        t = figures["tortured"]
+        lines += [
+            "",
+            "## Real tortured phrases (even rows of the CSV, own carrier sentences)",
+            "",
+            f"{t['phrases']} phrases: restored exactly {100 * t['restored_exactly']:.1f} %, "
+            f"flagged {100 * t['flagged']:.1f} %.",
+        ]
+    s = figures["speed"]
+    lines += [
+        "",
+        "## Speed (`unspin scan --format jsonl`, one core)",
+        "",
+        f"{s['words_per_second']} words/s over {s['words']} words; model load "
+        f"{s['model_load_seconds']} s; peak RSS {s['peak_rss_mb']} MB.",
+        "",
+    ]
+    (outdir / "report.md").write_text("\n".join(lines), encoding="utf-8")
