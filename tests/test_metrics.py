@@ -1,0 +1,33 @@
+"""Benchmark metrics on hand-computed cases."""
+
+import math
+
+from unspin.bench import metrics
+
+
+def test_auroc_perfect_random_and_ties():
+    assert metrics.auroc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert metrics.auroc([0.1, 0.2], [0.9, 0.8]) == 0.0
+    assert metrics.auroc([0.5, 0.5], [0.5, 0.5]) == 0.5
+    assert math.isclose(metrics.auroc([0.9, 0.3], [0.5, 0.1]), 0.75)
+
+
+def test_edit_distance_counts_word_edits():
+    a = "the cat sat on the mat".split()
+    assert metrics.edit_distance(a, a) == 0
+    assert metrics.edit_distance(a, "the dog sat on the mat".split()) == 1
+    assert metrics.edit_distance(a, "the cat sat on mat".split()) == 1
+    assert metrics.edit_distance([], a) == len(a)
+
+
+def test_flag_counts_overlap_rule():
+    flags = [(0, 5), (10, 12), (30, 35)]
+    swaps = [(3, 8), (11, 20), (40, 45)]
+    correct, n_flags, found, n_swaps = metrics.flag_counts(flags, swaps)
+    assert (correct, n_flags, found, n_swaps) == (2, 3, 2, 3)
+    f = metrics.f1_from_counts(correct, n_flags, found, n_swaps)
+    assert math.isclose(f["f1"], 2 / 3)
+
+
+def test_word_list_drops_punctuation_keeps_inner_apostrophes():
+    assert metrics.word_list("It didn't rain, he said.") == ["It", "didn't", "rain", "he", "said"]
