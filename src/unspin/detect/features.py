@@ -11,12 +11,15 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from unspin.context.model import BOS, EOS, ContextModel
-from unspin.lexicon import Lexicon
 from unspin.types import Token
+
+if TYPE_CHECKING:
+    from unspin.lexicon import Lexicon
 
 FEATURE_NAMES: tuple[str, ...] = (
     "has_candidates",
@@ -39,6 +42,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "function_word",
     "best_source_phrase",
     "best_source_both",
+    "candidate_in_document",
 )
 N_FEATURES = len(FEATURE_NAMES)
 
@@ -113,6 +117,8 @@ def extract(
     word_span = [-1] * n
     best_for_word = [-math.inf] * n
     max_len = max(1, min(lexicon.max_phrase_len, 4))
+    # Spinners are inconsistent: the original often survives elsewhere in the same document.
+    vocabulary = set(normed)
     limit = 6 if fast else max_candidates
 
     for i in range(n):
@@ -129,7 +135,7 @@ def extract(
             if not cands and length > 1:
                 continue
             span = _score_span(
-                i, j, normed, sent, cands, context, fast, words, sentence_start
+                i, j, normed, sent, cands, context, fast, words, sentence_start, vocabulary
             )
             spans.append(span)
             k = len(spans) - 1
@@ -171,6 +177,7 @@ def _score_span(
     fast: bool,
     words: list[Token],
     sentence_start: list[bool],
+    vocabulary: set[str],
 ) -> Span:
     observed = normed[i:j]
     left, right = _context(normed, sent, i, j)
@@ -238,6 +245,7 @@ def _score_span(
             function,
             float("phrase" in best.source),
             float("wordnet" in best.source and "moby" in best.source),
+            float(any(w in vocabulary for w in best_words if w not in FUNCTION_WORDS)),
         ]
         suspicion = delta + 2.0 * capital_mid
     else:

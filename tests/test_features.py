@@ -1,0 +1,97 @@
+"""Word features: thesaurus candidates scored against the observed word in context."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from unspin.context import get_context_model
+from unspin.detect.features import FEATURE_NAMES, extract
+from unspin.detect.train import label_words
+from unspin.text import tokenize
+
+
+@dataclass(frozen=True)
+class _Cand:
+    text: str
+    weight: float
+    source: str
+
+
+class _TinyLexicon:
+    """A hand-made reverse thesaurus, so these tests do not depend on the real one."""
+
+    max_phrase_len = 2
+    table = {
+        "energy": [_Cand("power", 0.9, "wordnet+moby"), _Cand("vigor", 0.5, "moby")],
+        "power": [_Cand("energy", 0.9, "wordnet+moby")],
+        "resistance": [_Cand("opposition", 0.8, "moby")],
+        "own dialog": [_Cand("have dialogue", 0.9, "phrase")],
+    }
+
+    def sources_of(self, phrase, limit=50):
+        return self.table.get(phrase, [])[:limit]
+
+    def has_entry(self, phrase):
+        return phrase in self.table
+
+
+def _col(name):
+    return FEATURE_NAMES.index(name)
+
+
+@pytest.fixture(scope="module")
+def context():
+    return get_context_model()
+
+
+def test_swapped_word_fits_worse_than_its_original(context):
+    text = "The president said he was still secure in his energy after the vote."
+    feats = extract(tokenize(text), _TinyLexicon(), context)
+    words = [w.text for w in feats.words]
+    energy = feats.matrix[words.index("energy")]
+    assert energy[_col("has_candidates")] == 1
+    assert energy[_col("lm_delta_best")] > 0  # "power" fits this context better
+    span = feats.spans[feats.word_span[words.index("energy")]]
+    assert span.candidates[0] == "power"
+    # a word without thesaurus sources gets no candidate features
+    assert feats.matrix[words.index("president")][_col("has_candidates")] == 0
+
+
+def test_original_word_in_place_is_not_suspicious(context):
+    text = "The president said he was still secure in his power after the vote."
+    feats = extract(tokenize(text), _TinyLexicon(), context)
+    words = [w.text for w in feats.words]
+    assert feats.matrix[words.index("power")][_col("lm_delta_best")] < 0
+
+
+def test_phrase_spans_and_mid_sentence_capitals(context):
+    text = "Both sides now own dialog with the Resistance in the capital."
+    feats = extract(tokenize(text), _TinyLexicon(), context)
+    words = [w.text for w in feats.words]
+    own = feats.word_span[words.index("own")]
+    assert feats.spans[own].candidates[0] == "have dialogue"
+    assert feats.word_span[words.index("dialog")] == own
+    cap = feats.matrix[words.index("Resistance")]
+    assert cap[_col("capital_mid_sentence")] == 1
+    assert feats.matrix[words.index("Both")][_col("capital_mid_sentence")] == 0
+
+
+def test_fast_mode_has_same_shape(context):
+    text = "The president said he was still secure in his energy after the vote."
+    slow = extract(tokenize(text), _TinyLexicon(), context)
+    fast = extract(tokenize(text), _TinyLexicon(), context, fast=True)
+    assert slow.matrix.shape == fast.matrix.shape == (len(slow.words), len(FEATURE_NAMES))
+    assert np.isfinite(fast.matrix).all()
+
+
+def test_label_words_marks_overlapping_words():
+    words = [(0, 3), (4, 9), (10, 14), (15, 20)]
+
+    @dataclass
+    class S:
+        start: int
+        end: int
+
+    assert label_words(words, [S(4, 14)]).tolist() == [0, 1, 1, 0]
+    assert label_words(words, []).tolist() == [0, 0, 0, 0]
