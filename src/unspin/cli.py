@@ -1,0 +1,694 @@
+"""The `unspin` command line: a thin shell over `unspin.api` (no detection logic here).
+
+Commands: `scan`, `restore`, `spin`, `train`, `bench detect`. Exit codes: 0 success; 2 bad usage
+or bad input (one line on stderr saying what and where); 1 an internal error (one line, and the
+traceback when `UNSPIN_DEBUG=1`). Results go to stdout, everything else to stderr.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from unspin import __version__
+from unspin.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from unspin.detect.model import SpinModel
+    from unspin.types import Document, ScanResult
+
+FORMATS = ("text", "json", "jsonl")
+ON_ERROR = ("fail", "skip")
+
+app = typer.Typer(
+    name="unspin",
+    help="Unmask machine-spun text: detect, pinpoint and restore thesaurus-spun wording.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(
+    help="Benchmarks: write a Markdown report and plots, print figures as JSON."
+)
+app.add_typer(bench_app, name="bench")
+
+
+class InternalError(Exception):
+    """Something is wrong with the installation (not the user's input): exit code 1."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _note(message: str) -> None:
+    """One line of information on stderr (never on stdout, which carries results)."""
+    print(f"unspin: {message}", file=sys.stderr, flush=True)
+
+
+def _write_text(text: str, out: IO[str] | None = None) -> None:
+    """Write `text` exactly, with one trailing newline if it has none."""
+    out = out or sys.stdout
+    out.write(text if text.endswith("\n") else text + "\n")
+
+
+def _check_inputs(paths: Sequence[str]) -> None:
+    """Fail early (exit 2) on a missing input, before any slow work starts."""
+    for p in paths:
+        if p == "-":
+            continue
+        if not os.path.exists(p):
+            raise InputError("no such file", p)
+        if os.path.isdir(p):
+            raise InputError("is a directory, not a file", p)
+
+
+def _input_paths(paths: Sequence[str] | None) -> list[str]:
+    """The PATH arguments, or stdin (`-`) when none are given and stdin is piped."""
+    if paths:
+        _check_inputs(paths)
+        return list(paths)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError("no input: give a PATH, or '-' and pipe text to stdin")
+    return ["-"]
+
+
+def _load_model(path: str | None) -> SpinModel:
+    """The model at `path` (bad file: exit 2) or the shipped one (missing: exit 1)."""
+    from unspin.detect.model import default_model_path, load_model
+
+    if path is None:
+        shipped = default_model_path()
+        if not shipped.exists():
+            raise InternalError(
+                f"no model at {shipped}; build it with 'unspin train --corpus ... --out {shipped}'"
+                " or pass --model PATH"
+            )
+        return load_model(None)
+    if not os.path.isfile(path):
+        raise InputError("no such model file", path)
+    try:
+        return load_model(path)
+    except Exception as exc:  # a user-supplied file that is not our model: bad input
+        raise InputError(f"not an unspin model ({exc.__class__.__name__}: {exc})", path) from exc
+
+
+@dataclass
+class _ReadStats:
+    """What the readers did: documents produced and malformed records skipped."""
+
+    read: int = 0
+    skipped: int = 0
+
+
+def _read(paths: Sequence[str], on_error: str, stats: _ReadStats) -> Iterator[Document]:
+    """Stream Documents from every path in order, counting them (and skips) in `stats`."""
+    from unspin.io import read_documents
+
+    reader = read_documents(list(paths), on_error=on_error)
+    for doc in reader:
+        stats.read += 1
+        yield doc
+    stats.skipped = int(getattr(reader, "skipped", 0) or 0)
+
+
+# --------------------------------------------------------------------------- text report
+
+
+def _flag_style(probability: float) -> str:
+    """Colour a flag by how sure the detector is."""
+    if probability >= 0.85:
+        return "bold red"
+    if probability >= 0.6:
+        return "dark_orange"
+    return "yellow"
+
+
+def render_result(result: ScanResult, text: str) -> Text:
+    """A readable report for one document: header, then the text with flags marked in place.
+
+    Each flagged span becomes `[observed → suggestion]` (`?` when there is no suggestion), so the
+    marks stay visible without colour; on a terminal they are coloured by probability.
+    """
+    from rich.text import Text
+
+    out = Text()
+    out.append(result.id, style="bold")
+    verdict_style = {"spun": "bold red", "clean": "bold green"}.get(result.verdict, "dim")
+    out.append("  ")
+    out.append(result.verdict, style=verdict_style)
+    if result.spin_probability is not None:
+        out.append(f"  p(spun)={result.spin_probability:.2f}")
+    details = f"{result.words} words, {len(result.flags)} flagged"
+    if result.reason:
+        details += f", {result.reason}"
+    out.append(f"  ({details})\n", style="dim")
+    pos = 0
+    for flag in result.flags:
+        if flag.start < pos:  # overlapping flags: keep the first
+            continue
+        out.append(text[pos : flag.start])
+        suggestion = flag.suggestion if flag.suggestion is not None else "?"
+        out.append(f"[{flag.text} → {suggestion}]", style=_flag_style(flag.probability))
+        pos = flag.end
+    out.append(text[pos:])
+    if not text.endswith("\n"):
+        out.append("\n")
+    return out
+
+
+# --------------------------------------------------------------------------- word diff
+
+_DIFF_TOKEN = re.compile(r"\s+|\w+(?:['’-]\w+)*|[^\w\s]")
+
+
+def word_diff(old: str, new: str) -> Text:
+    """A word-level diff, wdiff style: `[-removed-]{+added+}`; coloured on a terminal."""
+    from rich.text import Text
+
+    a, b = _DIFF_TOKEN.findall(old), _DIFF_TOKEN.findall(new)
+    out = Text()
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.append("".join(a[i1:i2]))
+            continue
+        if i2 > i1:
+            out.append("[-" + "".join(a[i1:i2]) + "-]", style="red")
+        if j2 > j1:
+            out.append("{+" + "".join(b[j1:j2]) + "+}", style="green")
+    return out
+
+
+# --------------------------------------------------------------------------- scan output
+
+
+def _existing_results(path: Path) -> Counter[str]:
+    """Ids already in a JSONL output file; a half-written last line is truncated away.
+
+    Only the last line can be half-written (each line is flushed whole), so a bad line
+    anywhere else means the file is not a scan output: that is bad input.
+    """
+    done: Counter[str] = Counter()
+    if not path.exists():
+        return done
+    good_end = 0
+    with path.open("rb") as fh:
+        data = fh.read()
+    lines = data.split(b"\n")
+    offset = 0
+    for n, raw in enumerate(lines, start=1):
+        complete = n < len(lines)  # the piece after the final "\n" has no newline
+        end = offset + len(raw) + (1 if complete else 0)
+        if raw.strip():
+            try:
+                record = json.loads(raw) if complete else None
+                doc_id = record["id"] if isinstance(record, dict) else None
+            except (ValueError, KeyError):
+                doc_id = None
+            if doc_id is None:
+                if any(rest.strip() for rest in lines[n:]):
+                    raise InputError(
+                        "not a JSONL scan output (bad line); use another --output", str(path), n
+                    )
+                break
+            done[str(doc_id)] += 1
+        good_end = end
+        offset = end
+    if good_end < len(data):
+        with path.open("r+b") as fh:
+            fh.truncate(good_end)
+    return done
+
+
+def _skip_done(docs: Iterable[Document], done: Counter[str]) -> Iterator[Document]:
+    """Drop documents whose id already has a result (duplicates counted one by one)."""
+    for doc in docs:
+        if done[doc.id] > 0:
+            done[doc.id] -= 1
+            continue
+        yield doc
+
+
+def _progress(enabled: bool):  # noqa: ANN202 - rich Progress or a no-op stand-in
+    """A transient progress display on stderr, or a stand-in that does nothing."""
+    if not enabled:
+        return None
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("scanning: {task.completed} documents"),
+        TimeElapsedColumn(),
+        console=_stderr_console(),
+        transient=True,
+    )
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"unspin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Unmask machine-spun text: detect, pinpoint and restore thesaurus-spun wording."""
+
+
+@app.command()
+def scan(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[PATH|-]...",
+            help=".txt, .html, .jsonl or .jsonl.gz files; '-' (or nothing, when piped) is stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (readable report), json (one array) or jsonl (one object per line). "
+            "Default: text, or jsonl with --output.",
+            show_default=False,
+        ),
+    ] = None,
+    fast: Annotated[bool, typer.Option("--fast", help="Skip the trigram LM: faster.")] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write results here. With jsonl, a rerun with the same arguments resumes: "
+            "documents already in the file are skipped.",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model file (default: the shipped one).")
+    ] = None,
+    on_error: Annotated[
+        str,
+        typer.Option("--on-error", help="Malformed input records: fail (exit 2) or skip them."),
+    ] = "fail",
+) -> None:
+    """Detect spinning: one result per document (P(spun), verdict, flagged spans, restored)."""
+    from unspin.api import scan_documents
+
+    fmt = fmt or ("jsonl" if output is not None else "text")
+    if fmt not in FORMATS:
+        raise typer.BadParameter(
+            f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format"
+        )
+    if on_error not in ON_ERROR:
+        raise typer.BadParameter(
+            f"{on_error!r} is not one of {', '.join(ON_ERROR)}", param_hint="--on-error"
+        )
+    inputs = _input_paths(paths)
+    if output is not None and output.is_dir():
+        raise InputError("is a directory, not a file", str(output))
+    resolved = _load_model(model)
+
+    stats = _ReadStats()
+    done: Counter[str] = Counter()
+    if output is not None and fmt == "jsonl":
+        done = _existing_results(output)
+    resumed = sum(done.values())
+    # Keep each document's text next to its result: the text report marks flags in place.
+    texts: dict[str, list[str]] = {}
+
+    def remember(docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            if fmt == "text":
+                texts.setdefault(doc.id, []).append(doc.text)
+            yield doc
+
+    docs = remember(_skip_done(_read(inputs, on_error, stats), done))
+    results = scan_documents(docs, fast=fast, model=resolved)
+
+    wrote = abstained = 0
+    with ExitStack() as stack:
+        if output is None:
+            sink: IO[str] = sys.stdout
+        else:
+            mode = "a" if fmt == "jsonl" else "w"
+            sink = stack.enter_context(output.open(mode, encoding="utf-8"))
+        console = None
+        if fmt == "text":
+            from rich.console import Console
+
+            console = (
+                Console(highlight=False, soft_wrap=True)
+                if output is None
+                else Console(file=sink, highlight=False, soft_wrap=True, no_color=True)
+            )
+        bar = _progress(sys.stderr.isatty() and not (output is None and sys.stdout.isatty()))
+        task = None
+        if bar is not None:
+            stack.enter_context(bar)
+            task = bar.add_task("scan", total=None)
+        if fmt == "json":
+            sink.write("[")
+        for result in results:
+            if fmt == "text":
+                text = texts[result.id].pop(0)
+                if wrote:
+                    console.print()
+                console.print(render_result(result, text), end="")
+            else:
+                line = json.dumps(result.to_dict(), ensure_ascii=False)
+                if fmt == "json":
+                    sink.write(("," if wrote else "") + "\n" + line)
+                else:
+                    sink.write(line + "\n")
+                sink.flush()
+            wrote += 1
+            abstained += result.verdict == "abstain"
+            if bar is not None:
+                bar.advance(task)
+        if fmt == "json":
+            sink.write("\n]\n" if wrote else "]\n")
+            sink.flush()
+
+    if output is not None or stats.read + resumed > 1 or stats.skipped:
+        summary = (
+            f"read {stats.read + resumed} documents, wrote {wrote}, "
+            f"skipped {stats.skipped} malformed, abstained {abstained}"
+        )
+        if resumed:
+            summary += f" ({resumed} already in {output}, resumed after them)"
+        _note(summary)
+
+
+@app.command()
+def restore(
+    path: Annotated[str, typer.Argument(metavar="PATH|-", help="Text to restore; '-' is stdin.")],
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Print a word diff: [-spun-]{+restored+}.")
+    ] = False,
+    fast: Annotated[bool, typer.Option("--fast", help="Skip the trigram LM: faster.")] = False,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model file (default: the shipped one).")
+    ] = None,
+) -> None:
+    """Print the text with confident swaps replaced by their likely originals.
+
+    Several documents (a JSONL file) are printed one after another, each under a `==> id <==`
+    line.
+    """
+    from unspin.api import scan_documents
+
+    inputs = _input_paths([path])
+    resolved = _load_model(model)
+    stats = _ReadStats()
+    docs: list[Document] = []
+
+    def keep(stream: Iterable[Document]) -> Iterator[Document]:
+        for doc in stream:
+            docs.append(doc)
+            yield doc
+
+    console = None
+    if diff:
+        from rich.console import Console
+
+        console = Console(highlight=False, soft_wrap=True)
+    results = scan_documents(keep(_read(inputs, "fail", stats)), fast=fast, model=resolved)
+    for n, result in enumerate(results):
+        doc = docs.pop(0)
+        if n > 0 or _peek_many(path):
+            _header(doc.id, first=n == 0)
+        if console is not None:
+            text = word_diff(doc.text, result.restored)
+            if not doc.text.endswith("\n"):
+                text.append("\n")
+            console.print(text, end="")
+        else:
+            _write_text(result.restored)
+        sys.stdout.flush()
+
+
+def _peek_many(path: str) -> bool:
+    """Whether an input may hold several documents (JSONL), so each one gets a header."""
+    return path.endswith((".jsonl", ".jsonl.gz"))
+
+
+def _header(doc_id: str, *, first: bool) -> None:
+    sys.stdout.write(("" if first else "\n") + f"==> {doc_id} <==\n")
+
+
+def _list_profiles() -> None:
+    from unspin.spin import PROFILES
+
+    width = max(len(name) for name in PROFILES)
+    for name, prof in PROFILES.items():
+        print(f"{name:<{width}}  rate {prof.rate:.2f}  {prof.description}")
+
+
+def _check_profile(profile: str) -> None:
+    from unspin.spin import PROFILES
+
+    if profile not in PROFILES:
+        raise typer.BadParameter(
+            f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}",
+            param_hint="--profile",
+        )
+
+
+@app.command()
+def spin(
+    path: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="PATH|-", help="Clean text to spin; '-' is stdin.", show_default=False
+        ),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate", min=0.0, max=1.0, help="Share of eligible words changed (default: profile's)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same output.")] = 0,
+    profile: Annotated[
+        str, typer.Option("--profile", "-p", help="Spinner profile (see --list-profiles).")
+    ] = "spinbot",
+    list_profiles: Annotated[
+        bool, typer.Option("--list-profiles", help="List the spinner profiles and exit.")
+    ] = False,
+) -> None:
+    """Spin clean text like an article spinner would (the simulator used for training)."""
+    from unspin.api import spin as spin_text
+
+    if list_profiles:
+        _list_profiles()
+        return
+    if path is None:
+        raise typer.BadParameter("missing PATH (or '-' for stdin)", param_hint="PATH")
+    _check_profile(profile)
+    inputs = _input_paths([path])
+    stats = _ReadStats()
+    for n, doc in enumerate(_read(inputs, "fail", stats)):
+        if n > 0 or _peek_many(path):
+            _header(doc.id, first=n == 0)
+        _write_text(spin_text(doc.text, profile, rate=rate, seed=seed).text)
+        sys.stdout.flush()
+
+
+def _all_paths(option: Sequence[str] | None, extra: Sequence[str] | None, what: str) -> list[str]:
+    """`--corpus a b c` arrives as one option value plus extra arguments: join them."""
+    paths = [*(option or []), *(extra or [])]
+    if not paths:
+        raise typer.BadParameter(f"give at least one {what} file", param_hint="--corpus")
+    _check_inputs(paths)
+    return paths
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@app.command()
+def train(
+    out: Annotated[str, typer.Option("--out", help="Where to write the model.")],
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option("--corpus", help="Clean JSONL(.gz) corpus; repeat it or list several."),
+    ] = None,
+    more: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[CORPUS]...", help="More corpus files.", show_default=False),
+    ] = None,
+    paragraphs: Annotated[
+        int, typer.Option("--paragraphs", min=1, help="Training paragraphs sampled.")
+    ] = 6000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    profiles: Annotated[
+        str | None,
+        typer.Option("--profiles", help="Comma-separated spinner profiles (default: all)."),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
+) -> None:
+    """Train the detector on clean corpora (self-supervised) and print its report as JSON."""
+    from unspin.api import train as train_model
+
+    paths = _all_paths(corpus, more, "corpus")
+    chosen = None
+    if profiles:
+        chosen = [p.strip() for p in profiles.split(",") if p.strip()]
+        for p in chosen:
+            _check_profile(p)
+    report = train_model(
+        paths, out, profiles=chosen, paragraphs=paragraphs, seed=seed, workers=workers
+    )
+    _print_json(report)
+
+
+@bench_app.command("detect")
+def bench_detect(
+    out: Annotated[str, typer.Option("--out", help="Directory for report.md and plots.")],
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option("--corpus", help="Clean JSONL(.gz) corpus (its test split is used)."),
+    ] = None,
+    more: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[CORPUS]...", help="More corpus files.", show_default=False),
+    ] = None,
+    paragraphs: Annotated[int, typer.Option("--paragraphs", min=1)] = 200,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    fast: Annotated[bool, typer.Option("--fast/--no-fast", help="Benchmark fast mode.")] = False,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model file (default: the shipped one).")
+    ] = None,
+    left_out_model: Annotated[
+        str | None, typer.Option("--left-out-model", help="Model trained without one profile.")
+    ] = None,
+    left_out_profile: Annotated[
+        str | None, typer.Option("--left-out-profile", help="The profile it was trained without.")
+    ] = None,
+    tortured_csv: Annotated[
+        str | None, typer.Option("--tortured-csv", help="Tortured-phrases CSV to score.")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+) -> None:
+    """Detection, pinpointing and restoration on held-out spun paragraphs; prints figures."""
+    paths = _all_paths(corpus, more, "corpus")
+    for extra in (model, left_out_model, tortured_csv):
+        if extra is not None:
+            _check_inputs([extra])
+    if left_out_profile is not None:
+        _check_profile(left_out_profile)
+    if model is None:
+        _load_model(None)  # a clear error now rather than deep in a worker
+    from unspin.bench.detect import run_detect_bench
+
+    figures = run_detect_bench(
+        paths,
+        out,
+        paragraphs=paragraphs,
+        seed=seed,
+        fast=fast,
+        model=model,
+        left_out_model=left_out_model,
+        left_out_profile=left_out_profile,
+        tortured_csv=tortured_csv,
+        workers=workers,
+    )
+    _print_json(figures)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings (e.g. invalid UTF-8 in a file) as one `unspin: warning:` line on stderr."""
+    print(f"unspin: warning: {_one_line(str(message))}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI and exit with 0 (success), 2 (bad usage or input) or 1 (internal error)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("UNSPIN_DEBUG", "") not in ("", "0")
+    command = typer.main.get_command(app)
+    code = 0
+    old_showwarning = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        rv = command.main(args=args, prog_name="unspin", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except InputError as exc:
+        _note(_one_line(str(exc)))
+        code = 2
+    except typer.TyperException as exc:  # click usage errors: one line, exit 2
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]
+            code = 0
+        else:
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "unspin"
+            hint = f" (see '{where} --help')" if getattr(exc, "exit_code", 1) == 2 else ""
+            print(f"{where}: {_one_line(exc.format_message())}{hint}", file=sys.stderr)
+            code = exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        print("unspin: interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 1
+    except InternalError as exc:
+        _note(f"error: {_one_line(str(exc))}")
+        code = 1
+    except Exception as exc:
+        if debug:
+            raise
+        _note(
+            f"internal error: {exc.__class__.__name__}: {_one_line(str(exc))} "
+            "(rerun with UNSPIN_DEBUG=1 for the traceback)"
+        )
+        code = 1
+    finally:
+        warnings.showwarning = old_showwarning
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
