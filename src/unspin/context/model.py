@@ -19,6 +19,7 @@ _LOG_ZERO = -536870912
 # Natural-log probability charged for a word the LM does not know (about 1e-7).
 OOV_LOGPROB = -16.0
 BOS, EOS = "<s>", "</s>"
+_STRIP = str.maketrans("", "", "'-.’")
 
 
 def _norm(word: str) -> str:
@@ -68,9 +69,12 @@ class ContextModel:
 
     def bigram_fit(self, left: str, middle: Sequence[str], right: str) -> float:
         """Smoothed log P(first | left) + log P(right | last) from web bigram counts."""
-        return self._cond(left, middle[0]) + self._cond(middle[-1], right)
+        return self.bigram_logprob(left, middle[0]) + self.bigram_logprob(middle[-1], right)
 
-    def _cond(self, prev: str, word: str) -> float:
+    def bigram_logprob(self, prev: str, word: str) -> float:
+        """Smoothed log P(word | prev) from web bigram counts (words lower-cased)."""
+        # The Norvig counts hold only [a-z0-9] words: "didn't" is counted as "didnt".
+        prev, word = prev.translate(_STRIP), word.translate(_STRIP)
         pair = self._bigrams.get(f"{prev} {word}", 0.0)
         prev_count = self._unigrams.get(prev, 0.0)
         uni = (self._unigrams.get(word, 0.0) + 1.0) / self._total
@@ -80,7 +84,7 @@ class ContextModel:
 
     def unigram_logprob(self, word: str) -> float:
         """Log relative frequency of `word` in web text (add-one smoothed)."""
-        return math.log((self._unigrams.get(word, 0.0) + 1.0) / self._total)
+        return math.log((self._unigrams.get(word.translate(_STRIP), 0.0) + 1.0) / self._total)
 
 
 @lru_cache(maxsize=1)

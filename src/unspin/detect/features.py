@@ -43,7 +43,13 @@ FEATURE_NAMES: tuple[str, ...] = (
     "best_source_phrase",
     "best_source_both",
     "candidate_in_document",
+    "context_surprise",
+    "neighbour_max_delta",
+    "document_mean_delta",
+    "document_mean_lm",
 )
+# Columns filled per span by _score_span; the rest are derived from neighbours and the document.
+N_SPAN_FEATURES = len(FEATURE_NAMES) - 3
 N_FEATURES = len(FEATURE_NAMES)
 
 # Small closed-class words: spinners swap some of them, so they are scored, but the model needs to
@@ -147,8 +153,29 @@ def extract(
     matrix = np.zeros((n, N_FEATURES), dtype=np.float32)
     for w in range(n):
         if word_span[w] >= 0:
-            matrix[w] = spans[word_span[w]].features
+            matrix[w, :N_SPAN_FEATURES] = spans[word_span[w]].features
+    _add_pooled_features(matrix)
     return DocFeatures(words=words, matrix=matrix, spans=spans, word_span=word_span)
+
+
+_DELTA = FEATURE_NAMES.index("lm_delta_best")
+_HAS = FEATURE_NAMES.index("has_candidates")
+_LM = FEATURE_NAMES.index("lm_observed_per_word")
+
+
+def _add_pooled_features(matrix: np.ndarray) -> None:
+    """Neighbour and whole-document context: a swap also spoils its neighbours' fit, and a
+    document's own style (wire jargon, dense names) shifts every word's fit."""
+    n = len(matrix)
+    if n == 0:
+        return
+    delta = np.where(matrix[:, _HAS] > 0, matrix[:, _DELTA], -20.0)
+    left = np.concatenate([[-20.0], delta[:-1]])
+    right = np.concatenate([delta[1:], [-20.0]])
+    matrix[:, N_SPAN_FEATURES] = np.maximum(left, right)
+    has = matrix[:, _HAS] > 0
+    matrix[:, N_SPAN_FEATURES + 1] = matrix[has, _DELTA].mean() if has.any() else 0.0
+    matrix[:, N_SPAN_FEATURES + 2] = matrix[:, _LM].mean()
 
 
 def _adjacent(tokens: list[Token], a: Token, b: Token) -> bool:
@@ -212,6 +239,13 @@ def _score_span(
     function = float(all(w in FUNCTION_WORDS for w in observed))
     oov = float(not all(context.known(w) for w in observed)) if not fast else 0.0
     unigram = sum(context.unigram_logprob(w) for w in observed) / length
+    # How much the left context raises the first word's probability over its base rate.
+    if fast:
+        surprise = context.bigram_logprob(left[-1], observed[0]) - context.unigram_logprob(
+            observed[0]
+        )
+    else:
+        surprise = context.logprob(observed[0], left) - context.logprob(observed[0])
 
     if best_idx >= 0:
         best = cands[best_idx]
@@ -246,10 +280,12 @@ def _score_span(
             float("phrase" in best.source),
             float("wordnet" in best.source and "moby" in best.source),
             float(any(w in vocabulary for w in best_words if w not in FUNCTION_WORDS)),
+            surprise,
         ]
         suspicion = delta + 2.0 * capital_mid
     else:
-        feats = [0.0] * N_FEATURES
+        feats = [0.0] * N_SPAN_FEATURES
+        feats[-1] = surprise
         feats[2] = float(length)
         feats[4] = zipf_obs
         feats[12] = obs_fit / (length + 2)
