@@ -122,7 +122,7 @@ def extract(
     spans: list[Span] = []
     word_span = [-1] * n
     best_for_word = [-math.inf] * n
-    max_len = max(1, min(lexicon.max_phrase_len, 4))
+    max_len = max(1, min(lexicon.max_phrase_len, 5))
     # Spinners are inconsistent: the original often survives elsewhere in the same document.
     vocabulary = set(normed)
     limit = 6 if fast else max_candidates

@@ -177,6 +177,7 @@ class Lexicon:
         # Per-instance memo tables (a class-level lru_cache would keep every instance alive).
         self._cached_lookup = lru_cache(maxsize=200_000)(self._lookup)
         self._cached_inflect = lru_cache(maxsize=200_000)(self._inflect)
+        self.has_entry = lru_cache(maxsize=500_000)(self._has_entry)  # type: ignore[method-assign]
 
     # ----------------------------------------------------------------- build, load, save
 
@@ -256,6 +257,10 @@ class Lexicon:
         return list(self._cached_lookup(phrase, False, limit))
 
     def has_entry(self, phrase: str) -> bool:
+        """Whether `phrase` is a reverse-index target (memoised per instance in __init__)."""
+        return self._has_entry(phrase)
+
+    def _has_entry(self, phrase: str) -> bool:
         """Whether `phrase` (as is, or an inflection of a stored lemma) is a reverse-index target.
 
         Cheap, for scanning n-grams before asking `sources_of`.
