@@ -1,5 +1,5 @@
 """Readers: stream Documents from .txt, .html/.htm, .jsonl, .jsonl.gz and stdin."""
 
-from unspin.io.readers import read_documents, read_path
+from unspin.io.readers import ReadStats, html_main_text, read_documents, read_path
 
-__all__ = ["read_documents", "read_path"]
+__all__ = ["ReadStats", "html_main_text", "read_documents", "read_path"]
