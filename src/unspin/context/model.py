@@ -36,6 +36,8 @@ class ContextModel:
         path = str(Path(get_model_path()) / "en-us" / "en-us.lm.bin")
         self._lm = NGramModel(config, LogMath(1.0001), path)
         self._unigrams, self._bigrams, self._total = _load_counts()
+        # Memoised per instance: the same word pairs recur across candidates and documents.
+        self.bigram_logprob = lru_cache(maxsize=1_000_000)(self._bigram_logprob)  # type: ignore[method-assign]
 
     def logprob(self, word: str, history: Sequence[str] = ()) -> float:
         """Natural-log P(word | up to two previous words) under the trigram LM."""
@@ -60,11 +62,11 @@ class ContextModel:
         seq = [*left[-2:], *middle, *right[:2]]
         start = min(len(left), 2)
         total = 0.0
-        lm = self._lm
+        prob = self._lm.prob
+        floor = _LOG_ZERO // 2
         for j in range(start, len(seq)):
-            query = [seq[j], *reversed(seq[max(0, j - 2) : j])]
-            raw = lm.prob(query)
-            total += OOV_LOGPROB if raw <= _LOG_ZERO // 2 else raw * _LOG_BASE
+            raw = prob([seq[j], seq[j - 1], seq[j - 2]] if j >= 2 else [seq[j], seq[j - 1]])
+            total += OOV_LOGPROB if raw <= floor else raw * _LOG_BASE
         return total
 
     def bigram_fit(self, left: str, middle: Sequence[str], right: str) -> float:
@@ -73,6 +75,9 @@ class ContextModel:
 
     def bigram_logprob(self, prev: str, word: str) -> float:
         """Smoothed log P(word | prev) from web bigram counts (words lower-cased)."""
+        return self._bigram_logprob(prev, word)
+
+    def _bigram_logprob(self, prev: str, word: str) -> float:
         # The Norvig counts hold only [a-z0-9] words: "didn't" is counted as "didnt".
         prev, word = prev.translate(_STRIP), word.translate(_STRIP)
         pair = self._bigrams.get(f"{prev} {word}", 0.0)

@@ -64,6 +64,9 @@ FUNCTION_WORDS = frozenset(
     your i me my said says say told tell""".split()
 )
 
+# How many candidates per span the trigram LM re-scores after the cheap bigram pass.
+TRIGRAM_SHORTLIST = 4
+
 _APOSTROPHES = re.compile("[\u2019\u2018]")
 
 
@@ -209,29 +212,30 @@ def _score_span(
     observed = normed[i:j]
     left, right = _context(normed, sent, i, j)
     length = j - i
-    if fast:
-        obs_fit = context.bigram_fit(left[-1], observed, right[0])
-    else:
-        obs_fit = context.window_logprob(left, observed, right)
-    obs_bigram = context.bigram_fit(left[-1], observed, right[0]) if not fast else obs_fit
+    obs_bigram = context.bigram_fit(left[-1], observed, right[0])
+    obs_fit = obs_bigram if fast else context.window_logprob(left, observed, right)
 
-    names: list[str] = []
-    scores: list[float] = []
-    best_idx, best_total = -1, -math.inf
-    top_prior_fit = obs_fit
-    for k, cand in enumerate(cands):
-        cw = cand.text.split()
-        if fast:
-            fit = context.bigram_fit(left[-1], cw, right[0])
-        else:
-            fit = context.window_logprob(left, cw, right)
-        if k == 0:
-            top_prior_fit = fit
-        total = fit + 0.5 * math.log(cand.weight)
-        names.append(cand.text)
-        scores.append(total)
-        if total > best_total:
-            best_total, best_idx = total, k
+    # Stage 1: every candidate by web bigram fit and prior (cheap). Stage 2 (default mode):
+    # the most promising few, and the top-prior one, again with the trigram LM window.
+    names = [c.text for c in cands]
+    split = [n.split() for n in names]
+    log_w = [0.5 * math.log(c.weight) for c in cands]
+    bigram = [context.bigram_fit(left[-1], cw, right[0]) for cw in split]
+    scores = [b + lw for b, lw in zip(bigram, log_w, strict=True)]
+    fits = list(bigram)
+    if not fast and cands:
+        shortlist = sorted(range(len(cands)), key=lambda k: -scores[k])[:TRIGRAM_SHORTLIST]
+        if 0 not in shortlist:
+            shortlist.append(0)
+        rescored = set(shortlist)
+        for k in shortlist:
+            fits[k] = context.window_logprob(left, split[k], right)
+            scores[k] = fits[k] + log_w[k]
+        # candidates not rescored rank after the rescored ones
+        for k in range(len(cands)):
+            if k not in rescored:
+                scores[k] = -1e6 + scores[k]
+    best_idx = max(range(len(cands)), key=scores.__getitem__) if cands else -1
 
     head = words[i].text
     capital_mid = float(head[:1].isupper() and not sentence_start[i] and not head.isupper())
@@ -249,15 +253,8 @@ def _score_span(
 
     if best_idx >= 0:
         best = cands[best_idx]
-        best_words = best.text.split()
-        if fast:
-            best_fit = context.bigram_fit(left[-1], best_words, right[0])
-        else:
-            best_fit = context.window_logprob(left, best_words, right)
-        best_bigram = (
-            best_fit if fast else context.bigram_fit(left[-1], best_words, right[0])
-        )
-        delta = best_fit - obs_fit
+        best_words = split[best_idx]
+        delta = fits[best_idx] - obs_fit
         feats = [
             1.0,
             math.log1p(len(cands)),
@@ -268,9 +265,9 @@ def _score_span(
             max(c.weight for c in cands),
             best.weight,
             delta,
-            top_prior_fit - obs_fit,
+            fits[0] - obs_fit,
             delta / max(length, len(best_words)),
-            best_bigram - obs_bigram,
+            bigram[best_idx] - obs_bigram,
             obs_fit / (length + 2),
             unigram,
             oov,
