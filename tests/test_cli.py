@@ -257,14 +257,25 @@ def test_scan_json_is_a_list(
     assert list(data[0]["flags"][0]) == FLAG_KEYS
 
 
-def test_scan_json_empty_input_is_an_empty_list(
+def test_scan_json_with_no_documents_is_an_empty_list(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
 ) -> None:
-    empty = tmp_path / "empty.jsonl"
-    empty.write_text("")
-    code, out, _ = run(capsys, "scan", str(empty), "--format", "json")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    code, out, err = run(capsys, "scan", str(bad), "--format", "json", "--on-error", "skip")
     assert code == 0
     assert json.loads(out) == []
+    assert "skipped 1 malformed" in err
+
+
+def test_empty_file_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
+) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    code, out, err = run(capsys, "scan", str(empty), "--format", "json")
+    assert code == 2
+    assert "empty.txt" in _one_line(err)
 
 
 def test_scan_text_report_marks_flags_without_colour_in_a_pipe(
@@ -276,7 +287,7 @@ def test_scan_text_report_marks_flags_without_colour_in_a_pipe(
     assert code == 0
     assert "\x1b[" not in out
     header, body = out.split("\n", 1)
-    assert header.startswith("one") and "spun" in header and "0.80" in header
+    assert header.startswith("one.txt") and "spun" in header and "0.80" in header
     assert body == "[Resistance → RESISTANCE] grew in the village after the vote.\n"
 
 
@@ -428,13 +439,6 @@ def test_spin_is_deterministic(capsys: pytest.CaptureFixture[str]) -> None:
     assert first != clean.read_text()
     _, other_seed, _ = run(capsys, "spin", str(clean), "--rate", "0.25", "--seed", "2")
     assert other_seed != first
-
-
-def test_spun_example_is_the_simulator_output(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ("--rate", "0.25", "--seed", "1", "--profile", "spinbot")
-    code, out, _ = run(capsys, "spin", str(EXAMPLES / "clean.txt"), *args)
-    assert code == 0
-    assert out == (EXAMPLES / "spun.txt").read_text()
 
 
 def test_examples_ship_with_the_package() -> None:

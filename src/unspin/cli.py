@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
 import re
 import sys
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from unspin.detect.model import SpinModel
+    from unspin.io import ReadStats
     from unspin.types import Document, ScanResult
 
 FORMATS = ("text", "json", "jsonl")
@@ -113,23 +113,17 @@ def _load_model(path: str | None) -> SpinModel:
         raise InputError(f"not an unspin model ({exc.__class__.__name__}: {exc})", path) from exc
 
 
-@dataclass
-class _ReadStats:
-    """What the readers did: documents produced and malformed records skipped."""
+def _new_stats() -> ReadStats:
+    from unspin.io import ReadStats
 
-    read: int = 0
-    skipped: int = 0
+    return ReadStats()
 
 
-def _read(paths: Sequence[str], on_error: str, stats: _ReadStats) -> Iterator[Document]:
+def _read(paths: Sequence[str], on_error: str, stats: ReadStats) -> Iterator[Document]:
     """Stream Documents from every path in order, counting them (and skips) in `stats`."""
     from unspin.io import read_documents
 
-    reader = read_documents(list(paths), on_error=on_error)
-    for doc in reader:
-        stats.read += 1
-        yield doc
-    stats.skipped = int(getattr(reader, "skipped", 0) or 0)
+    return read_documents(paths, on_error="raise" if on_error == "fail" else "skip", stats=stats)
 
 
 # --------------------------------------------------------------------------- text report
@@ -339,11 +333,10 @@ def scan(
         raise InputError("is a directory, not a file", str(output))
     resolved = _load_model(model)
 
-    stats = _ReadStats()
+    stats = _new_stats()
     done: Counter[str] = Counter()
     if output is not None and fmt == "jsonl":
         done = _existing_results(output)
-    resumed = sum(done.values())
     # Keep each document's text next to its result: the text report marks flags in place.
     texts: dict[str, list[str]] = {}
 
@@ -400,11 +393,12 @@ def scan(
             sink.write("\n]\n" if wrote else "]\n")
             sink.flush()
 
-    if output is not None or stats.read + resumed > 1 or stats.skipped:
+    if output is not None or stats.read > 1 or stats.skipped:
         summary = (
-            f"read {stats.read + resumed} documents, wrote {wrote}, "
+            f"read {stats.read} documents, wrote {wrote}, "
             f"skipped {stats.skipped} malformed, abstained {abstained}"
         )
+        resumed = stats.read - wrote  # every document read was either written or already done
         if resumed:
             summary += f" ({resumed} already in {output}, resumed after them)"
         _note(summary)
@@ -430,7 +424,7 @@ def restore(
 
     inputs = _input_paths([path])
     resolved = _load_model(model)
-    stats = _ReadStats()
+    stats = _new_stats()
     docs: list[Document] = []
 
     def keep(stream: Iterable[Document]) -> Iterator[Document]:
@@ -517,7 +511,7 @@ def spin(
         raise typer.BadParameter("missing PATH (or '-' for stdin)", param_hint="PATH")
     _check_profile(profile)
     inputs = _input_paths([path])
-    stats = _ReadStats()
+    stats = _new_stats()
     for n, doc in enumerate(_read(inputs, "fail", stats)):
         if n > 0 or _peek_many(path):
             _header(doc.id, first=n == 0)
@@ -635,9 +629,16 @@ def _one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    """Warnings (e.g. invalid UTF-8 in a file) as one `unspin: warning:` line on stderr."""
-    print(f"unspin: warning: {_one_line(str(message))}", file=sys.stderr, flush=True)
+class _StderrLines(logging.Handler):
+    """Library warnings (e.g. invalid UTF-8 in a file) as one `unspin: warning:` line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = _one_line(record.getMessage())
+        except Exception:  # a bad log call must not end the run
+            self.handleError(record)
+            return
+        print(f"unspin: warning: {message}", file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -646,8 +647,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     debug = os.environ.get("UNSPIN_DEBUG", "") not in ("", "0")
     command = typer.main.get_command(app)
     code = 0
-    old_showwarning = warnings.showwarning
-    warnings.showwarning = _show_warning
+    logger = logging.getLogger("unspin")
+    handler = _StderrLines(logging.WARNING)
+    logger.addHandler(handler)
+    old_level = logger.level
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)
     try:
         rv = command.main(args=args, prog_name="unspin", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -686,7 +691,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         code = 1
     finally:
-        warnings.showwarning = old_showwarning
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
     sys.exit(code)
 
 
