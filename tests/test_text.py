@@ -320,17 +320,13 @@ def test_no_catastrophic_backtracking(chunk: str) -> None:
     assert all(text[t.start : t.end] == t.text for t in tokens[:1000])
 
 
-def test_long_text_is_fast_and_leaves_gc_as_it_was() -> None:
+def test_long_text_leaves_gc_as_it_was() -> None:
+    # Speed is measured by the benchmark, not here; this checks the GC pause is undone.
     sentence = "The council's 30-member board voted 7 to 4, Mr. Diaz said on Jan. 5. "
     text = sentence * 4000  # ~56k words, over the length where tokenize pauses the GC
-    n_words = len(text.split())
-    started = time.perf_counter()
     tokens = tokenize(text)
-    elapsed = time.perf_counter() - started
     assert gc.isenabled()
     assert tokens[-1].sentence == 3999
-    # A loose floor (the target is >200k words/s) that still catches a pathological regex.
-    assert n_words / elapsed > 25_000
     gc.disable()
     try:
         tokenize(text)
