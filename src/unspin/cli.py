@@ -317,8 +317,6 @@ def scan(
     ] = "fail",
 ) -> None:
     """Detect spinning: one result per document (P(spun), verdict, flagged spans, restored)."""
-    from unspin.api import scan_documents
-
     fmt = fmt or ("jsonl" if output is not None else "text")
     if fmt not in FORMATS:
         raise typer.BadParameter(
@@ -332,6 +330,7 @@ def scan(
     if output is not None and output.is_dir():
         raise InputError("is a directory, not a file", str(output))
     resolved = _load_model(model)
+    from unspin.api import scan_documents
 
     stats = _new_stats()
     done: Counter[str] = Counter()
@@ -420,10 +419,10 @@ def restore(
     Several documents (a JSONL file) are printed one after another, each under a `==> id <==`
     line.
     """
-    from unspin.api import scan_documents
-
     inputs = _input_paths([path])
     resolved = _load_model(model)
+    from unspin.api import scan_documents
+
     stats = _new_stats()
     docs: list[Document] = []
 
@@ -502,8 +501,6 @@ def spin(
     ] = False,
 ) -> None:
     """Spin clean text like an article spinner would (the simulator used for training)."""
-    from unspin.api import spin as spin_text
-
     if list_profiles:
         _list_profiles()
         return
@@ -511,6 +508,8 @@ def spin(
         raise typer.BadParameter("missing PATH (or '-' for stdin)", param_hint="PATH")
     _check_profile(profile)
     inputs = _input_paths([path])
+    from unspin.api import spin as spin_text
+
     stats = _new_stats()
     for n, doc in enumerate(_read(inputs, "fail", stats)):
         if n > 0 or _peek_many(path):
@@ -554,14 +553,14 @@ def train(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
 ) -> None:
     """Train the detector on clean corpora (self-supervised) and print its report as JSON."""
-    from unspin.api import train as train_model
-
     paths = _all_paths(corpus, more, "corpus")
     chosen = None
     if profiles:
         chosen = [p.strip() for p in profiles.split(",") if p.strip()]
         for p in chosen:
             _check_profile(p)
+    from unspin.api import train as train_model
+
     report = train_model(
         paths, out, profiles=chosen, paragraphs=paragraphs, seed=seed, workers=workers
     )
