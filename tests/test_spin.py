@@ -401,3 +401,20 @@ def test_real_common_choices_are_more_common_than_rare_ones(lexicon):
         return sum(zs) / len(zs)
 
     assert mean_zipf("wordai") > mean_zipf("bestspinner") > mean_zipf("moby-rare")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    start=st.integers(0, 8),
+    length=st.integers(1, 6),
+    profile=st.sampled_from(sorted(PROFILES)),
+    rate=st.floats(0.05, 1.0),
+    seed=st.integers(0, 2**31),
+)
+def test_real_lexicon_swaps_are_exact_and_reversible(start, length, profile, rate, seed):
+    from unspin.lexicon import get_lexicon
+    from unspin.text import sentence_spans
+
+    spans = sentence_spans(REAL_TEXT)[start : start + length]
+    text = REAL_TEXT[spans[0][0] : spans[-1][1]] if spans else REAL_TEXT
+    _check_exact(spin(text, profile, rate=rate, seed=seed, lexicon=get_lexicon()))

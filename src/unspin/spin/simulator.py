@@ -279,23 +279,24 @@ PROFILES: dict[str, SpinProfile] = {
     ]
 }
 
-# Function words that spinners do swap ("have" -> "own", "since" -> "because of"): they are
-# eligible and their swaps count as phrase/function-word swaps. Other small words never are.
+# Function words that spinners do swap ("have" -> "own", "since" -> "because of"), the ones their
+# curated lists cover: eligible, and their swaps count as phrase/function-word swaps. Modals and
+# bare prepositions are left out: a context-free thesaurus has only nonsense for them ("will" ->
+# "leave", "over" -> "ended"), and the spinners we imitate leave them alone.
 SWAPPABLE_FUNCTION_WORDS = frozenset(
-    """have has had having since but although though however because while whereas also many
-    several most about around among within until before after often only just very still yet
-    thus therefore including despite during against across between through over under above
-    below near almost nearly each every all some any other such more less few much can could
-    will would should may might must even already again perhaps together whether unless
-    besides towards toward upon with without another enough so if when then now instead
-    first later""".split()
+    """about after again almost also although among another around because before but despite
+    during each enough every first had has have having however if including just later many
+    most much now often only other perhaps several since so some still then therefore though
+    through together until very when while with without""".split()
 )
 # Small words that are never swapped on their own (they can sit inside a multiword phrase).
 STOPWORDS = frozenset(
-    """a an the of to in on at by for with from and or nor not no as is are was were be been
+    """a an the of to in on at by for from and or nor not no as is are was were be been
     being am it its it's he she they them his her hers their theirs we us our you your i me my
     mine this that these those which who whom whose what where why how there here than
-    do does did done doing 's""".split()
+    do does did done doing 's can could will would shall should may might must over under
+    above below near across against between upon toward towards all any such less few whether
+    unless even already yet thus within besides whereas instead more""".split()
 )
 # Number words stay, like digits: "45 million", "two years".
 NUMBER_WORDS = frozenset(
@@ -310,9 +311,6 @@ DROPPABLE = frozenset("the a an that on of to in at for".split())
 _CASE_BREAK = 0.03  # share of mid-sentence swaps capitalised when keep_case is False
 _INFLECTION_BREAK = 0.15  # share of one-word swaps given a wrong form when keep_inflection is False
 _CANDIDATES = 60  # how many of the lexicon's best candidates a spinner looks at
-# Fluent spinners leave a word alone when their thesaurus only has weak links for it (a broad
-# Moby list, no WordNet or curated entry): its best candidate must reach this weight.
-_MIN_BEST = {"common": 0.45}
 _MIN_ZIPF = 1.0  # candidates and broken forms must be attested words
 _REUSE = 0.8  # chance a repeated word gets the same replacement again within one document
 _PLAIN = re.compile(r"[a-z]+(?:[-'][a-z]+)*(?: [a-z]+(?:[-'][a-z]+)*)*")  # lower-case words
@@ -446,14 +444,12 @@ class _LexiconCache:
         a, b = PICK_BIAS[prefer]
         texts: list[str] = []
         scores: list[float] = []
-        best = -math.inf
         for t, sources, ln_w in self._raw(key):
             if sources & allowed:
                 texts.append(t)
                 scores.append((a * _zipf(t) if a else 0.0) + b * ln_w)
-                best = max(best, ln_w)
         out: _Choices | None = None
-        if texts and best >= math.log(_MIN_BEST.get(prefer, 0.0) or 1e-9):
+        if texts:
             top = max(scores)
             weights = tuple(math.exp(x - top) for x in scores)
             out = _Choices(tuple(texts), weights, tuple(itertools.accumulate(weights)))
@@ -584,9 +580,9 @@ class _Spinner:
             for j in range(i + 2, min(len(words), i + max_len) + 1):
                 if not self._inside_ok(j - 1) or not self._adjacent(j - 2):
                     break
-                if all(not words[k].eligible for k in range(i, j)):
-                    continue
                 key = " ".join(w.norm for w in words[i:j])
+                if not any(words[k].eligible for k in range(i, j)) and key not in _curated_heads():
+                    continue  # "of the": only curated stock phrases ("more than") are all small
                 if self.cache.is_phrase(key):
                     spans.append((i, j))
         return spans
