@@ -418,3 +418,60 @@ def test_real_lexicon_swaps_are_exact_and_reversible(start, length, profile, rat
     spans = sentence_spans(REAL_TEXT)[start : start + length]
     text = REAL_TEXT[spans[0][0] : spans[-1][1]] if spans else REAL_TEXT
     _check_exact(spin(text, profile, rate=rate, seed=seed, lexicon=get_lexicon()))
+
+
+def test_real_tortured_picks_go_deeper_into_the_list_than_common(lexicon):
+    from unspin.spin.simulator import plain_candidates
+
+    def mean_rank(name: str) -> float:
+        ranks = []
+        for seed in range(8):
+            for s in spin(REAL_TEXT, name, rate=0.4, seed=seed, lexicon=lexicon).swaps:
+                texts = [t for t, _, _ in plain_candidates(lexicon, s.original.lower(), 60)]
+                if s.text.lower() in texts:
+                    ranks.append(texts.index(s.text.lower()))
+        return sum(ranks) / len(ranks)
+
+    assert mean_rank("tortured") > mean_rank("wordai") + 3
+
+
+def test_calibration_reads_only_odd_rows_and_cleans_answers(tmp_path):
+    from unspin.spin.calibrate import calibration_pairs
+
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text(
+        "tortured_phrase,expected_phrase,num_papers\n"
+        '"""colossal figures"" AND ""big numbers""",big numbers (BN),"1,200"\n'
+        '"""reserved row""",held out,5\n'
+        '"""shaky guess""",unsure answer (?),3\n'
+        '"""reserved again""",held out,2\n'
+        '"""Quick Fox""",fast fox / swift fox,1\n',
+        encoding="utf-8",
+    )
+    assert list(calibration_pairs(csv_path)) == [
+        ("big numbers", "colossal figures"),
+        ("fast fox", "quick fox"),
+    ]
+
+
+def test_pick_model_fit_recovers_known_preferences():
+    import math
+    import random
+
+    from unspin.spin.calibrate import Observation, fit_pick_model
+    from unspin.spin.simulator import _zipf
+
+    pool = "house car tree river stone table window garden bridge market city field".split()
+    pool += "abode vehicle sapling rivulet pebble bench casement arbor viaduct bazaar".split()
+    rng = random.Random(0)
+    true_a, true_b = 0.8, 2.0
+    found = []
+    for k in range(400):
+        cands = tuple((w, rng.uniform(0.1, 1.0)) for w in rng.sample(pool, 8))
+        scores = [true_a * _zipf(t) + true_b * math.log(w) for t, w in cands]
+        top = max(scores)
+        chosen = rng.choices(cands, weights=[math.exp(s - top) for s in scores])[0][0]
+        found.append(Observation(f"w{k}", chosen, cands))
+    a, b, ll, ll0 = fit_pick_model(found)
+    assert abs(a - true_a) < 0.25 and abs(b - true_b) < 0.5
+    assert ll > ll0
