@@ -406,6 +406,9 @@ def test_restore_diff_is_word_level(
 def test_word_diff_marks_only_changed_words() -> None:
     text = cli.word_diff("the big dog barked loudly", "the large dog barked").plain
     assert text == "the [-big-]{+large+} dog barked[- loudly-]"
+    merged = cli.word_diff("due as a result of rain", "due to rain").plain
+    assert merged == "due [-as a result of-]{+to+} rain"
+    assert cli.word_diff("unchanged text.", "unchanged text.").plain == "unchanged text."
 
 
 # --------------------------------------------------------------------------- spin

@@ -177,20 +177,36 @@ _DIFF_TOKEN = re.compile(r"\s+|\w+(?:['’-]\w+)*|[^\w\s]")
 
 
 def word_diff(old: str, new: str) -> Text:
-    """A word-level diff, wdiff style: `[-removed-]{+added+}`; coloured on a terminal."""
+    """A word-level diff, wdiff style: `[-removed-]{+added+}`; coloured on a terminal.
+
+    Changes separated only by whitespace are shown as one change (`[-as a result of-]{+due to+}`
+    rather than one per word).
+    """
     from rich.text import Text
 
     a, b = _DIFF_TOKEN.findall(old), _DIFF_TOKEN.findall(new)
-    out = Text()
+    chunks: list[tuple[bool, str, str]] = []  # (changed, old text, new text)
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            out.append("".join(a[i1:i2]))
+        chunks.append((op != "equal", "".join(a[i1:i2]), "".join(b[j1:j2])))
+    merged: list[tuple[bool, str, str]] = []
+    for k, chunk in enumerate(chunks):
+        changed, was, now = chunk
+        gap = not changed and not was.strip() and 0 < k < len(chunks) - 1
+        if merged and merged[-1][0] and (changed or (gap and chunks[k + 1][0])):
+            _, prev_was, prev_now = merged[-1]
+            merged[-1] = (True, prev_was + was, prev_now + now)
+        else:
+            merged.append(chunk)
+    out = Text()
+    for changed, was, now in merged:
+        if not changed:
+            out.append(was)
             continue
-        if i2 > i1:
-            out.append("[-" + "".join(a[i1:i2]) + "-]", style="red")
-        if j2 > j1:
-            out.append("{+" + "".join(b[j1:j2]) + "+}", style="green")
+        if was:
+            out.append("[-" + was + "-]", style="red")
+        if now:
+            out.append("{+" + now + "+}", style="green")
     return out
 
 
