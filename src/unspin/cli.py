@@ -299,7 +299,7 @@ def scan(
     paths: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[PATH|-]...",
+            metavar="PATH|-",
             help=".txt, .html, .jsonl or .jsonl.gz files; '-' (or nothing, when piped) is stdin.",
             show_default=False,
         ),
@@ -556,7 +556,7 @@ def train(
     ] = None,
     more: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[CORPUS]...", help="More corpus files.", show_default=False),
+        typer.Argument(metavar="CORPUS", help="More corpus files.", show_default=False),
     ] = None,
     paragraphs: Annotated[
         int, typer.Option("--paragraphs", min=1, help="Training paragraphs sampled.")
@@ -592,7 +592,7 @@ def bench_detect(
     ] = None,
     more: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[CORPUS]...", help="More corpus files.", show_default=False),
+        typer.Argument(metavar="CORPUS", help="More corpus files.", show_default=False),
     ] = None,
     paragraphs: Annotated[int, typer.Option("--paragraphs", min=1)] = 200,
     seed: Annotated[int, typer.Option("--seed")] = 0,
