@@ -94,7 +94,15 @@ class SpinModel:
             payload = pickle.load(fh)  # noqa: S301 - our own model file
         if payload.get("format") != MODEL_FORMAT:
             raise ValueError(f"{path}: unsupported model format {payload.get('format')}")
-        return payload["model"]
+        model = payload["model"]
+        from unspin.detect.features import FEATURE_NAMES
+
+        if model.meta.get("features") != list(FEATURE_NAMES):
+            raise ValueError(
+                f"{path}: model was trained on other word features than this unspin computes; "
+                "retrain it with `unspin train`"
+            )
+        return model
 
 
 def default_model_path() -> Path:

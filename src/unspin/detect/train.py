@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unspin.bench.datasets import sample_paragraphs
-from unspin.detect.features import extract
+from unspin.detect.features import FEATURE_NAMES, extract
 from unspin.detect.model import SpinModel, doc_features
 
 log = logging.getLogger(__name__)
@@ -205,6 +205,7 @@ def train(
     model, report = fit(examples, seed=seed)
     model.fast, fast_report = fit(examples, fast=True, seed=seed)
     model.meta = {
+        "features": list(FEATURE_NAMES),
         "profiles": profiles,
         "paragraphs": len(paras),
         "seed": seed,
