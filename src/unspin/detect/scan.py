@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
 from unspin.context.model import ContextModel, get_context_model
 from unspin.detect.features import DocFeatures, extract
 from unspin.detect.language import abstain_reason
@@ -9,7 +13,7 @@ from unspin.detect.model import SpinModel, load_model
 from unspin.lexicon import Lexicon, get_lexicon
 from unspin.restore.rewrite import Edit, apply_edits, match_case
 from unspin.text import tokenize, words
-from unspin.types import Flag, ScanResult
+from unspin.types import Flag, ScanResult, Token
 
 DOC_THRESHOLD = 0.5
 
@@ -22,8 +26,13 @@ def scan_text(
     model: SpinModel | None = None,
     lexicon: Lexicon | None = None,
     context: ContextModel | None = None,
+    on_word_probabilities: Callable[[list[Token], np.ndarray], None] | None = None,
 ) -> ScanResult:
-    """Scan one document: per-word swap probabilities pooled into a calibrated P(spun)."""
+    """Scan one document: per-word swap probabilities pooled into a calibrated P(spun).
+
+    `on_word_probabilities`, if given, is called with the word tokens and their P(swapped)
+    (not called when the scan abstains); the web page tints every word with them.
+    """
     tokens = tokenize(text)
     word_tokens = words(tokens)
     reason, language = abstain_reason(word_tokens)
@@ -43,6 +52,8 @@ def scan_text(
         tokens, lexicon or get_lexicon(), context or get_context_model(), fast=fast
     )
     probs = model.word_probabilities(feats.matrix)
+    if on_word_probabilities is not None:
+        on_word_probabilities(feats.words, probs)
     p_doc = model.doc_probability(probs)
     flags, edits = _flags(text, feats, probs, model)
     return ScanResult(
