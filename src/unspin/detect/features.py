@@ -70,6 +70,57 @@ TRIGRAM_SHORTLIST = 4
 _APOSTROPHES = re.compile("[\u2019\u2018]")
 
 
+@dataclass(frozen=True, slots=True)
+class PhraseEntry:
+    """What does not depend on context for an observed phrase: its candidate originals and
+    their priors, frequencies and sources. Cached, since the same words recur constantly."""
+
+    names: tuple[str, ...]
+    split: tuple[tuple[str, ...], ...]
+    log_prior: tuple[float, ...]
+    weights: tuple[float, ...]
+    sources: tuple[str, ...]
+    zipf_observed: float
+    unigram: float
+    function: bool
+
+
+_ENTRY_CACHE: dict[tuple[int, str, int], PhraseEntry | None] = {}
+_ENTRY_CACHE_MAX = 300_000
+
+
+def phrase_entry(
+    lexicon: Lexicon, context: ContextModel, phrase: str, limit: int
+) -> PhraseEntry | None:
+    """The cached entry for `phrase`, or None for a multiword phrase with no sources."""
+    key = (id(lexicon), phrase, limit)
+    hit = _ENTRY_CACHE.get(key, _MISSING)
+    if hit is not _MISSING:
+        return hit  # type: ignore[return-value]
+    words = phrase.split(" ")
+    entry: PhraseEntry | None = None
+    if len(words) == 1 or lexicon.has_entry(phrase):
+        cands = lexicon.sources_of(phrase, limit=limit)
+        if cands or len(words) == 1:
+            entry = PhraseEntry(
+                names=tuple(c.text for c in cands),
+                split=tuple(tuple(c.text.split()) for c in cands),
+                log_prior=tuple(0.5 * math.log(c.weight) for c in cands),
+                weights=tuple(c.weight for c in cands),
+                sources=tuple(c.source for c in cands),
+                zipf_observed=_zipf(phrase),
+                unigram=sum(context.unigram_logprob(w) for w in words) / len(words),
+                function=all(w in FUNCTION_WORDS for w in words),
+            )
+    if len(_ENTRY_CACHE) >= _ENTRY_CACHE_MAX:
+        _ENTRY_CACHE.clear()
+    _ENTRY_CACHE[key] = entry
+    return entry
+
+
+_MISSING = object()
+
+
 @dataclass(slots=True)
 class Span:
     """A run of words the thesaurus could have produced, with ranked candidate originals."""
@@ -137,14 +188,11 @@ def extract(
                 break
             if length > 1 and not _adjacent(tokens, words[j - 2], words[j - 1]):
                 break
-            phrase = " ".join(normed[i:j])
-            if length > 1 and not lexicon.has_entry(phrase):
-                continue
-            cands = lexicon.sources_of(phrase, limit=limit)
-            if not cands and length > 1:
+            entry = phrase_entry(lexicon, context, " ".join(normed[i:j]), limit)
+            if entry is None:
                 continue
             span = _score_span(
-                i, j, normed, sent, cands, context, fast, words, sentence_start, vocabulary
+                i, j, normed, sent, entry, context, fast, words, sentence_start, vocabulary
             )
             spans.append(span)
             k = len(spans) - 1
@@ -202,7 +250,7 @@ def _score_span(
     j: int,
     normed: list[str],
     sent: list[int],
-    cands: list,
+    entry: PhraseEntry,
     context: ContextModel,
     fast: bool,
     words: list[Token],
@@ -212,37 +260,37 @@ def _score_span(
     observed = normed[i:j]
     left, right = _context(normed, sent, i, j)
     length = j - i
-    obs_bigram = context.bigram_fit(left[-1], observed, right[0])
+    before, after = left[-1], right[0]
+    bigram_fit = context.bigram_fit
+    obs_bigram = bigram_fit(before, observed, after)
     obs_fit = obs_bigram if fast else context.window_logprob(left, observed, right)
 
     # Stage 1: every candidate by web bigram fit and prior (cheap). Stage 2 (default mode):
     # the most promising few, and the top-prior one, again with the trigram LM window.
-    names = [c.text for c in cands]
-    split = [n.split() for n in names]
-    log_w = [0.5 * math.log(c.weight) for c in cands]
-    bigram = [context.bigram_fit(left[-1], cw, right[0]) for cw in split]
+    split, log_w = entry.split, entry.log_prior
+    n_cands = len(split)
+    bigram = [bigram_fit(before, cw, after) for cw in split]
     scores = [b + lw for b, lw in zip(bigram, log_w, strict=True)]
     fits = list(bigram)
-    if not fast and cands:
-        shortlist = sorted(range(len(cands)), key=lambda k: -scores[k])[:TRIGRAM_SHORTLIST]
+    if not fast and n_cands:
+        shortlist = sorted(range(n_cands), key=scores.__getitem__, reverse=True)
+        shortlist = shortlist[:TRIGRAM_SHORTLIST]
         if 0 not in shortlist:
             shortlist.append(0)
-        rescored = set(shortlist)
         for k in shortlist:
             fits[k] = context.window_logprob(left, split[k], right)
-            scores[k] = fits[k] + log_w[k]
         # candidates not rescored rank after the rescored ones
-        for k in range(len(cands)):
-            if k not in rescored:
-                scores[k] = -1e6 + scores[k]
-    best_idx = max(range(len(cands)), key=scores.__getitem__) if cands else -1
+        scores = [
+            fits[k] + log_w[k] if k in shortlist else scores[k] - 1e6 for k in range(n_cands)
+        ]
+    best_idx = max(range(n_cands), key=scores.__getitem__) if n_cands else -1
 
     head = words[i].text
     capital_mid = float(head[:1].isupper() and not sentence_start[i] and not head.isupper())
-    zipf_obs = _zipf(" ".join(observed))
-    function = float(all(w in FUNCTION_WORDS for w in observed))
+    zipf_obs = entry.zipf_observed
+    function = float(entry.function)
     oov = float(not all(context.known(w) for w in observed)) if not fast else 0.0
-    unigram = sum(context.unigram_logprob(w) for w in observed) / length
+    unigram = entry.unigram
     # How much the left context raises the first word's probability over its base rate.
     if fast:
         surprise = context.bigram_logprob(left[-1], observed[0]) - context.unigram_logprob(
@@ -252,18 +300,18 @@ def _score_span(
         surprise = context.logprob(observed[0], left) - context.logprob(observed[0])
 
     if best_idx >= 0:
-        best = cands[best_idx]
         best_words = split[best_idx]
+        best_source = entry.sources[best_idx]
         delta = fits[best_idx] - obs_fit
         feats = [
             1.0,
-            math.log1p(len(cands)),
+            math.log1p(n_cands),
             float(length),
             float(len(best_words) - length),
             zipf_obs,
-            _zipf(best.text),
-            max(c.weight for c in cands),
-            best.weight,
+            _zipf(entry.names[best_idx]),
+            max(entry.weights),
+            entry.weights[best_idx],
             delta,
             fits[0] - obs_fit,
             delta / max(length, len(best_words)),
@@ -274,8 +322,8 @@ def _score_span(
             capital_mid,
             float(sentence_start[i]),
             function,
-            float("phrase" in best.source),
-            float("wordnet" in best.source and "moby" in best.source),
+            float("phrase" in best_source),
+            float("wordnet" in best_source and "moby" in best_source),
             float(any(w in vocabulary for w in best_words if w not in FUNCTION_WORDS)),
             surprise,
         ]
@@ -292,11 +340,11 @@ def _score_span(
         feats[16] = float(sentence_start[i])
         feats[17] = function
         suspicion = -50.0 + 2.0 * capital_mid
-    order = sorted(range(len(names)), key=lambda k: -scores[k])
+    order = sorted(range(n_cands), key=scores.__getitem__, reverse=True)
     return Span(
         first=i,
         last=j,
-        candidates=[names[k] for k in order],
+        candidates=[entry.names[k] for k in order],
         scores=[scores[k] for k in order],
         suspicion=suspicion,
         features=feats,
