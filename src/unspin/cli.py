@@ -1,8 +1,8 @@
 """The `unspin` command line: a thin shell over `unspin.api` (no detection logic here).
 
-Commands: `scan`, `restore`, `spin`, `train`, `bench detect`. Exit codes: 0 success; 2 bad usage
-or bad input (one line on stderr saying what and where); 1 an internal error (one line, and the
-traceback when `UNSPIN_DEBUG=1`). Results go to stdout, everything else to stderr.
+Commands: `scan`, `restore`, `spin`, `train`, `bench detect`, `serve`. Exit codes: 0 success;
+2 bad usage or bad input (one line on stderr saying what and where); 1 an internal error (one
+line, and the traceback when `UNSPIN_DEBUG=1`). Results go to stdout, everything else to stderr.
 """
 
 from __future__ import annotations
@@ -635,6 +635,38 @@ def bench_detect(
         workers=workers,
     )
     _print_json(figures)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")
+    ] = 8000,
+    index: Annotated[
+        str | None, typer.Option("--index", help="Source index: enables tracing on the page.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model file (default: the shipped one).")
+    ] = None,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Default to fast mode (the page can switch).")
+    ] = False,
+    max_body_bytes: Annotated[
+        int, typer.Option("--max-body-bytes", min=1, help="Larger request bodies answer 413.")
+    ] = 2_000_000,
+) -> None:
+    """Serve the web page and the JSON API (POST /api/scan, /api/restore, /api/trace)."""
+    if index is not None and not os.path.exists(index):
+        raise InputError("no such index", index)
+    resolved = _load_model(model)
+    import uvicorn
+
+    from unspin.web import create_app
+
+    web_app = create_app(index, max_body_bytes, model=resolved, fast=fast)
+    _note(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl+C stops")
+    uvicorn.run(web_app, host=host, port=port, log_level="warning")
 
 
 # --------------------------------------------------------------------------- entry point
