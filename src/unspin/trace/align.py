@@ -1,0 +1,178 @@
+"""Word alignment of a (possibly spun) text against a candidate source.
+
+The two word sequences are aligned with difflib's SequenceMatcher (longest matching blocks,
+recursively). What lies between matching blocks is either a *spin substitution* — a short span
+(at most `MAX_PHRASE` words a side) made only of words a spinner can write or drop (see
+`fingerprint.Canonicalizer.is_mutable`) — or an *edit* (anything else: a changed number, an
+added sentence, unrelated text). This is what makes verification precise: two unrelated texts on
+one topic share words here and there, but the gaps between their matches are long and full of
+immutables, so they never look like a spin.
+
+- `similarity` = share of both texts accounted for by matches and spin substitutions
+  (2 * (equal + substituted words) / (words of both)): 1.0 for an exact or fully spun copy.
+- `spin_ratio` = share of the text's words inside spin substitutions.
+- `substitutions` carry character offsets into both texts; same-length spans are split word by
+  word so that each swap reads on its own ("Resistance" -> "opposition").
+
+Pure functions over strings; safe to call from any process (the Spark engine does).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from unspin.trace.fingerprint import WORD_RE, Canonicalizer, default_canonicalizer, normalize_word
+
+__all__ = ["MAX_PHRASE", "Alignment", "Substitution", "align", "apply_substitutions"]
+
+MAX_PHRASE = 8  # longest span (words, each side) a spin substitution may have
+_AUTOJUNK_WORDS = 3000  # above this, let difflib ignore very common words (speed on long texts)
+
+
+@dataclass(frozen=True, slots=True)
+class Substitution:
+    """`text` at [start, end) of the traced text stands where `source_text` is in the source
+    (at [source_start, source_end)). An empty `text` is a word the spinner dropped."""
+
+    start: int
+    end: int
+    text: str
+    source_start: int
+    source_end: int
+    source_text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trace contract's fields (offsets into the traced text)."""
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "source_text": self.source_text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """The alignment of one text against one source; see the module doc for the measures.
+
+    `words`/`source_words`: word counts; `equal_words`: words in matching blocks; `edits`:
+    differing spans that are not spin substitutions.
+    """
+
+    similarity: float
+    spin_ratio: float
+    substitutions: list[Substitution] = field(default_factory=list)
+    words: int = 0
+    source_words: int = 0
+    equal_words: int = 0
+    edits: int = 0
+
+    @property
+    def identity(self) -> float:
+        """Share of both texts' words that match exactly: ranks sources (fewest swaps first)."""
+        total = self.words + self.source_words
+        return 2 * self.equal_words / total if total else 0.0
+
+
+def _words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    keys: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for m in WORD_RE.finditer(text):
+        keys.append(normalize_word(m.group()))
+        spans.append(m.span())
+    return keys, spans
+
+
+def align(text: str, source: str, canon: Canonicalizer | None = None) -> Alignment:
+    """Align `text` (maybe spun) against `source`: similarity, spin ratio and substitutions."""
+    canon = canon or default_canonicalizer()
+    t_keys, t_spans = _words(text)
+    s_keys, s_spans = _words(source)
+    n_t, n_s = len(t_keys), len(s_keys)
+    if n_t == 0 or n_s == 0:
+        return Alignment(0.0, 0.0, [], n_t, n_s, 0, 0)
+    autojunk = max(n_t, n_s) > _AUTOJUNK_WORDS
+    matcher = difflib.SequenceMatcher(None, s_keys, t_keys, autojunk=autojunk)
+    equal = substituted = swapped = edits = 0
+    subs: list[Substitution] = []
+    key = canon.key
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            equal += i2 - i1
+            # Same word, other case: a spinner's capitalised swap ("sale Went ahead").
+            for d in range(i2 - i1):
+                (a1, a2), (b1, b2) = s_spans[i1 + d], t_spans[j1 + d]
+                if source[a1:a2] != text[b1:b2]:
+                    subs.append(Substitution(b1, b2, text[b1:b2], a1, a2, source[a1:a2]))
+            continue
+        src_n, txt_n = i2 - i1, j2 - j1
+        spin_like = (
+            src_n <= MAX_PHRASE
+            and txt_n <= MAX_PHRASE
+            and all(key(w) is None for w in s_keys[i1:i2])
+            and all(key(w) is None for w in t_keys[j1:j2])
+        )
+        if not spin_like:
+            edits += 1
+            continue
+        substituted += src_n + txt_n
+        swapped += txt_n
+        if src_n == txt_n:
+            pairs = [(i1 + d, i1 + d + 1, j1 + d, j1 + d + 1) for d in range(src_n)]
+        else:
+            pairs = [(i1, i2, j1, j2)]
+        for a1, a2, b1, b2 in pairs:
+            s_start, s_end = _span(s_spans, a1, a2, len(source))
+            t_start, t_end = _span(t_spans, b1, b2, len(text))
+            subs.append(
+                Substitution(
+                    t_start, t_end, text[t_start:t_end], s_start, s_end, source[s_start:s_end]
+                )
+            )
+    subs.sort(key=lambda s: (s.start, s.end))
+    similarity = (2 * equal + substituted) / (n_t + n_s)
+    return Alignment(
+        similarity=similarity,
+        spin_ratio=swapped / n_t,
+        substitutions=subs,
+        words=n_t,
+        source_words=n_s,
+        equal_words=equal,
+        edits=edits,
+    )
+
+
+def _span(spans: list[tuple[int, int]], first: int, last: int, size: int) -> tuple[int, int]:
+    """Character span of words [first, last); an empty span where a dropped word would be."""
+    if last > first:
+        return spans[first][0], spans[last - 1][1]
+    at = spans[first][0] if first < len(spans) else size
+    return at, at
+
+
+def apply_substitutions(text: str, substitutions: list[Substitution]) -> str:
+    """`text` with every substitution replaced by its source wording (overlaps: first wins).
+
+    A dropped word comes back followed by a space; an added word goes with one of its spaces.
+    """
+    parts: list[str] = []
+    pos = 0
+    for s in sorted(substitutions, key=lambda s: (s.start, s.end)):
+        if s.start < pos:
+            continue
+        start, end = s.start, s.end
+        replacement = s.source_text
+        if start == end and replacement:  # re-insert a dropped word between its neighbours
+            replacement = replacement + " " if start < len(text) else " " + replacement
+        elif not replacement and start < end:  # remove an added word with one space next to it
+            if end < len(text) and text[end] == " ":
+                end += 1
+            elif start > pos and text[start - 1] == " ":
+                start -= 1
+        parts.append(text[pos:start])
+        parts.append(replacement)
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
