@@ -1,6 +1,6 @@
 // unspin web page: send the text to /api/scan, show the evidence.
 // User text only ever reaches the page as DOM text nodes (textContent, append(string)):
-// never through innerHTML, so text that looks like markup stays text.
+// never parsed as HTML, so text that looks like markup stays text.
 "use strict";
 
 (() => {
