@@ -58,7 +58,8 @@ class Alignment:
     """The alignment of one text against one source; see the module doc for the measures.
 
     `words`/`source_words`: word counts; `equal_words`: words in matching blocks; `edits`:
-    differing spans that are not spin substitutions.
+    differing spans that are not spin substitutions; `source_spin_ratio`: the share of the
+    source's words inside substitutions (the spin ratio seen from the other side).
     """
 
     similarity: float
@@ -68,6 +69,7 @@ class Alignment:
     source_words: int = 0
     equal_words: int = 0
     edits: int = 0
+    source_spin_ratio: float = 0.0
 
     @property
     def identity(self) -> float:
@@ -141,6 +143,7 @@ def align(text: str, source: str, canon: Canonicalizer | None = None) -> Alignme
         source_words=n_s,
         equal_words=equal,
         edits=edits,
+        source_spin_ratio=(substituted - swapped) / n_s,
     )
 
 

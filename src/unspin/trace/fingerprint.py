@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MIN_IMMUTABLES",
     "WORD_RE",
     "Canonicalizer",
     "Fingerprint",
@@ -50,7 +51,9 @@ __all__ = [
 # "crisis-wracked"). Much faster than the full tokenizer (which also finds sentences and
 # punctuation, not needed here), and deterministic on any text, which is all a fingerprint needs.
 WORD_RE = re.compile(r"[^\W_]+(?:[.,'\u2019\-][^\W_]+)*")
-_MASK64 = (1 << 64) - 1
+# Texts with fewer immutables get no LSH keys: a handful of names or numbers ("Reuters", "mln")
+# is shared by thousands of unrelated short texts. They are still matched as exact copies.
+MIN_IMMUTABLES = 5
 _EMPTY = np.uint32(0xFFFFFFFF)
 
 # Small words phrase swaps add and drop ("help" -> "lend a hand", "in recent years" ->
@@ -111,9 +114,9 @@ class Fingerprint:
     """One document's fingerprint.
 
     `signature`: MinHash (uint32 x num_perm; all 0xFFFFFFFF when the text has no immutables).
-    `bands`: LSH keys (int64 x bands; empty without immutables). `exact`: a key equal for texts
-    with the same words in the same order (case and punctuation aside). `immutables`: length of
-    the canonical stream.
+    `bands`: LSH keys (int64 x bands; empty below `MIN_IMMUTABLES` immutables). `exact`: a key
+    equal for texts with the same words in the same order (case and punctuation aside).
+    `immutables`: length of the canonical stream.
     """
 
     signature: np.ndarray
@@ -311,7 +314,10 @@ def fingerprint(
     params = params or FingerprintParams()
     stream = canon.stream(text)
     sig = minhash(shingle_hashes(stream, params.shingle), params.num_perm, params.seed)
-    bands = band_keys(sig, params) if len(stream) else np.empty(0, dtype=np.int64)
+    if len(stream) >= MIN_IMMUTABLES:
+        bands = band_keys(sig, params)
+    else:  # too little to tell apart from other short texts: exact copies only
+        bands = np.empty(0, dtype=np.int64)
     return Fingerprint(sig, bands, exact_key(text), len(stream))
 
 

@@ -1,0 +1,588 @@
+"""The local dedup engine: worker processes and checkpointed partitions on one machine.
+
+`run_dedup(paths, output)` groups exact, near and spun copies of a corpus and writes one JSON
+line per document (design.md §3). Stages, each checkpointed under a work dir next to the output
+(`<output>.work/`), every file written atomically (temporary name, then rename):
+
+1. partitions — documents are numbered by input position and cut into fixed-size partitions;
+   a worker fingerprints a partition (`unspin.trace.fingerprint`) and writes its ids, dates,
+   LSH band keys and compressed texts as `part-NNNNNN/`. A rerun skips finished partitions
+   (it reads past their documents without fingerprinting them), so no document is lost or
+   counted twice.
+2. candidates — pairs of documents sharing a band key or the exact-copy key (sorted bucket
+   neighbours, so a bucket of thousands costs linear work), `candidates.npy`.
+3. verify — chunks of candidate pairs aligned word by word in workers (`unspin.trace.align`):
+   similarity, spin ratios and which side reads more naturally, `verify-NNNNNN.npy`.
+4. clusters — union-find over pairs with similarity >= `min_similarity`, the likely source of
+   each cluster (earliest date, else least spun), copies aligned against their source
+   (`links-NNNNNN.npy`), and, with `restore`, consensus restorations of spun copies.
+
+The output is written last, atomically; it depends only on the input and the settings. The work
+dir is removed after success unless `keep_work`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unspin.trace.fingerprint import (
+    FingerprintParams,
+    default_canonicalizer,
+    exact_key,
+    fingerprint,
+)
+from unspin.trace.index import MIN_SIMILARITY, document_date
+from unspin.types import Document
+
+__all__ = ["DedupConfig", "DedupStats", "Progress", "run_dedup", "work_dir_for"]
+
+ENGINE_VERSION = "1"
+SPUN_MIN = 0.02  # spin ratio from which a copy is called spun rather than near
+_VERIFY_COLUMNS = ("a", "b", "similarity", "identity", "spin_a", "spin_b", "margin")
+
+Progress = Callable[[str, int, "int | None"], None]
+"""Progress callback: (stage name, units done, total units or None when unknown)."""
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """Settings of one dedup run; a change of any of them starts the work over."""
+
+    params: FingerprintParams = field(default_factory=FingerprintParams)
+    partition_size: int = 10_000
+    workers: int = 2
+    min_similarity: float = MIN_SIMILARITY
+    pair_chunk: int = 20_000
+    bucket_neighbours: int = 8
+    restore: bool = False
+    keep_work: bool = False
+
+    def key(self) -> dict[str, Any]:
+        """The settings that decide the checkpoints' content (not workers, not keep_work)."""
+        d = asdict(self)
+        d.pop("workers")
+        d.pop("keep_work")
+        return d
+
+
+@dataclass(slots=True)
+class DedupStats:
+    """Counts from one run."""
+
+    documents: int = 0
+    partitions: int = 0
+    partitions_reused: int = 0
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+    clusters: int = 0
+    copies: int = 0
+    resumed: bool = False
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def work_dir_for(output: str | os.PathLike[str]) -> Path:
+    """Where a run writing `output` keeps its checkpoints."""
+    out = Path(output)
+    return out.parent / (out.name + ".work")
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
+    np.save(tmp, array)
+    os.replace(tmp, path)
+
+
+def _manifest(paths: Sequence[str], config: DedupConfig) -> dict[str, Any]:
+    inputs = []
+    for p in paths:
+        st = os.stat(p)
+        inputs.append({"path": os.path.abspath(p), "size": st.st_size, "mtime": st.st_mtime_ns})
+    return {"engine": ENGINE_VERSION, "inputs": inputs, "config": config.key()}
+
+
+def _prepare_work_dir(work: Path, manifest: dict[str, Any]) -> bool:
+    """Create or reuse the work dir; True when checkpoints of this very job are reused."""
+    path = work / "manifest.json"
+    if path.exists():
+        try:
+            if json.loads(path.read_text()) == manifest:
+                return True
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(work)  # another job's (or a broken) checkpoints: start over
+    work.mkdir(parents=True, exist_ok=True)
+    _atomic_write_bytes(path, json.dumps(manifest, indent=1).encode())
+    return False
+
+
+# --------------------------------------------------------------------------- stage 1
+
+
+def _partition_dir(work: Path, k: int) -> Path:
+    return work / f"part-{k:06d}"
+
+
+def fingerprint_partition(
+    work: str, k: int, ids: list[str], dates: list[str | None], texts: list[str],
+    params: FingerprintParams,
+) -> int:  # fmt: skip
+    """Worker: fingerprint one partition and write it as `part-k/` atomically; returns its size."""
+    canon = default_canonicalizer()
+    fps = [fingerprint(t, canon, params) for t in texts]
+    bands = np.full((len(texts), params.bands), 0, dtype=np.int64)
+    has_bands = np.zeros(len(texts), dtype=bool)
+    for i, fp in enumerate(fps):
+        if len(fp.bands):
+            bands[i] = fp.bands
+            has_bands[i] = True
+    blobs = [zlib.compress(t.encode("utf-8"), 1) for t in texts]
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(b) for b in blobs])
+    final = _partition_dir(Path(work), k)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    np.save(tmp / "bands.npy", bands)
+    np.save(tmp / "has_bands.npy", has_bands)
+    np.save(tmp / "exact.npy", np.array([fp.exact for fp in fps], dtype=np.int64))
+    np.save(tmp / "offsets.npy", offsets)
+    with open(tmp / "texts.bin", "wb") as fh:
+        for b in blobs:
+            fh.write(b)
+    (tmp / "docs.json").write_text(json.dumps({"ids": ids, "dates": dates}))
+    try:
+        os.rename(tmp, final)  # atomic; fails if another worker finished it meanwhile
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return len(texts)
+
+
+def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    chunk: list[Document] = []
+    for d in docs:
+        chunk.append(d)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _pool(workers: int) -> ProcessPoolExecutor | None:
+    if workers <= 1:
+        return None
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+
+class _Runner:
+    """Runs jobs in a process pool (or inline), a bounded number in flight."""
+
+    def __init__(self, workers: int) -> None:
+        self.pool = _pool(workers)
+        self.limit = max(1, workers) + 1
+        self.inflight: list[Future[Any]] = []
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+        """Run fn(*args); returns the results of jobs finished meanwhile, in submission order."""
+        if self.pool is None:
+            return [fn(*args)]
+        self.inflight.append(self.pool.submit(fn, *args))
+        done = []
+        while len(self.inflight) >= self.limit:
+            done.append(self.inflight.pop(0).result())
+        return done
+
+    def drain(self) -> list[Any]:
+        """Wait for every job in flight; their results in submission order."""
+        done = [f.result() for f in self.inflight]
+        self.inflight = []
+        return done
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- stage 2
+
+
+def bucket_pairs(keys: np.ndarray, valid: np.ndarray, neighbours: int) -> np.ndarray:
+    """Pairs (a < b) of documents with equal keys, as codes a * n + b (int64, unique).
+
+    Documents are sorted by key (then number); each is paired with the next `neighbours - 1`
+    documents of its bucket in that order. Small buckets thus give all their pairs, a huge
+    bucket only a chain-like band of them (linear work), which still connects its copies.
+    """
+    n = len(keys)
+    idx = np.flatnonzero(valid)
+    if len(idx) < 2:
+        return np.empty(0, dtype=np.int64)
+    order = idx[np.argsort(keys[idx], kind="stable")]
+    sk = keys[order]
+    out = []
+    for d in range(1, max(2, neighbours)):
+        same = sk[d:] == sk[:-d]
+        if not same.any():
+            break
+        a, b = order[:-d][same], order[d:][same]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        out.append(lo.astype(np.int64) * n + hi)
+    return np.unique(np.concatenate(out)) if out else np.empty(0, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- stage 3
+
+
+class _TextStore:
+    """Random access to the texts of all partitions of a work dir (in a worker)."""
+
+    def __init__(self, work: Path, starts: np.ndarray) -> None:
+        self.work = work
+        self.starts = starts
+        self.offsets: dict[int, np.ndarray] = {}
+
+    def text(self, n: int) -> str:
+        k = int(np.searchsorted(self.starts, n, side="right") - 1)
+        offsets = self.offsets.get(k)
+        part = _partition_dir(self.work, k)
+        if offsets is None:
+            offsets = self.offsets[k] = np.load(part / "offsets.npy")
+        row = n - int(self.starts[k])
+        a, b = int(offsets[row]), int(offsets[row + 1])
+        with open(part / "texts.bin", "rb") as fh:
+            fh.seek(a)
+            return zlib.decompress(fh.read(b - a)).decode("utf-8")
+
+
+@lru_cache(maxsize=2)
+def _store(work: str, starts: tuple[int, ...]) -> _TextStore:
+    return _TextStore(Path(work), np.array(starts, dtype=np.int64))
+
+
+def verify_pairs(
+    work: str, starts: tuple[int, ...], a: np.ndarray, b: np.ndarray, path: str | None
+) -> np.ndarray:
+    """Worker: align each pair (b's text against a's); rows of `_VERIFY_COLUMNS` (float64).
+
+    `margin` > 0 means a reads more naturally (a is likelier the original). Writes the rows to
+    `path` atomically when given (a checkpoint) and returns them.
+    """
+    from unspin.context import get_context_model
+    from unspin.trace.align import align
+    from unspin.trace.cluster import naturalness_margin
+
+    store = _store(work, starts)
+    canon = default_canonicalizer()
+    context = get_context_model()
+    rows = np.zeros((len(a), len(_VERIFY_COLUMNS)), dtype=np.float64)
+    for k, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        tx, ty = store.text(x), store.text(y)
+        # Align in an order set by content, not position, so that exact copies of one text get
+        # identical figures against any third text (their tie is then broken by position).
+        if exact_key(tx) <= exact_key(ty):
+            al = align(ty, tx, canon)
+            margin = naturalness_margin(al, ty, tx, context) if al.substitutions else 0.0
+            spin_x, spin_y = al.source_spin_ratio, al.spin_ratio
+        else:
+            al = align(tx, ty, canon)
+            margin = -naturalness_margin(al, tx, ty, context) if al.substitutions else 0.0
+            spin_x, spin_y = al.spin_ratio, al.source_spin_ratio
+        rows[k] = (x, y, al.similarity, al.identity, spin_x, spin_y, margin)
+    if path is not None:
+        _atomic_save(Path(path), rows)
+    return rows
+
+
+def restore_members(
+    work: str, starts: tuple[int, ...], jobs: list[tuple[int, list[int]]]
+) -> list[tuple[int, str]]:
+    """Worker: consensus restoration of each (member, other members) job."""
+    from unspin.trace.cluster import consensus_restore
+
+    store = _store(work, starts)
+    canon = default_canonicalizer()
+    out = []
+    for member, others in jobs:
+        restored, _ = consensus_restore(store.text(member), [store.text(o) for o in others], canon)
+        out.append((member, restored))
+    return out
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_dedup(
+    paths: Sequence[str],
+    output: str | os.PathLike[str],
+    config: DedupConfig | None = None,
+    *,
+    documents: Iterable[Document] | None = None,
+    progress: Progress | None = None,
+) -> DedupStats:
+    """Cluster the documents of `paths` and write `output` (JSONL); see the module doc.
+
+    `documents` overrides reading `paths` (they still identify the job for resuming).
+    """
+    from unspin.io.corpus import read_corpus
+
+    config = config or DedupConfig()
+    out = Path(output)
+    work = work_dir_for(out)
+    stats = DedupStats()
+    stats.resumed = _prepare_work_dir(work, _manifest(paths, config))
+    report = progress or (lambda stage, done, total: None)
+    runner = _Runner(config.workers)
+    try:
+        docs = documents if documents is not None else read_corpus(paths)
+        sizes = _stage_partitions(docs, work, config, runner, stats, report)
+        starts = tuple(int(s) for s in np.concatenate([[0], np.cumsum(sizes)])[:-1])
+        n = int(sum(sizes))
+        stats.documents = n
+        ids, dates, exact = _load_docs(work, len(sizes))
+        pairs = _stage_candidates(work, len(sizes), n, config, stats, report)
+        verified = _stage_verify(work, starts, pairs, n, config, runner, stats, report, "verify")
+        rows = _stage_clusters(
+            work, starts, n, ids, dates, exact, verified, config, runner, stats, report
+        )
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, out)
+    finally:
+        runner.close()
+    if not config.keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return stats
+
+
+def _stage_partitions(
+    docs: Iterable[Document], work: Path, config: DedupConfig, runner: _Runner,
+    stats: DedupStats, report: Progress,
+) -> list[int]:  # fmt: skip
+    sizes: list[int] = []
+    done = 0
+    for k, chunk in enumerate(_chunks(docs, config.partition_size)):
+        sizes.append(len(chunk))
+        stats.partitions += 1
+        if (_partition_dir(work, k) / "docs.json").exists():
+            stats.partitions_reused += 1
+            done += len(chunk)
+            report("fingerprint", done, None)
+            continue
+        ids = [d.id for d in chunk]
+        dates = [document_date(d.meta) for d in chunk]
+        texts = [d.text for d in chunk]
+        for size in runner.submit(
+            fingerprint_partition, str(work), k, ids, dates, texts, config.params
+        ):
+            done += size
+            report("fingerprint", done, None)
+    for size in runner.drain():
+        done += size
+        report("fingerprint", done, None)
+    return sizes
+
+
+def _load_docs(work: Path, parts: int) -> tuple[list[str], list[str | None], np.ndarray]:
+    ids: list[str] = []
+    dates: list[str | None] = []
+    exact = []
+    for k in range(parts):
+        part = _partition_dir(work, k)
+        meta = json.loads((part / "docs.json").read_text())
+        ids.extend(meta["ids"])
+        dates.extend(meta["dates"])
+        exact.append(np.load(part / "exact.npy"))
+    return ids, dates, np.concatenate(exact) if exact else np.empty(0, dtype=np.int64)
+
+
+def _stage_candidates(
+    work: Path, parts: int, n: int, config: DedupConfig, stats: DedupStats, report: Progress
+) -> np.ndarray:
+    path = work / "candidates.npy"
+    if path.exists():
+        pairs = np.load(path)
+    else:
+        bands = [np.load(_partition_dir(work, k) / "bands.npy") for k in range(parts)]
+        valid = [np.load(_partition_dir(work, k) / "has_bands.npy") for k in range(parts)]
+        exact = [np.load(_partition_dir(work, k) / "exact.npy") for k in range(parts)]
+        all_valid = np.concatenate(valid) if valid else np.empty(0, dtype=bool)
+        nb = config.params.bands
+        pairs = bucket_pairs(
+            np.concatenate(exact) if exact else np.empty(0, dtype=np.int64),
+            np.ones(n, dtype=bool),
+            config.bucket_neighbours,
+        )
+        for j in range(nb):
+            keys = np.concatenate([b[:, j] for b in bands]) if bands else np.empty(0, np.int64)
+            pairs = np.union1d(pairs, bucket_pairs(keys, all_valid, config.bucket_neighbours))
+            report("candidates", j + 1, nb)
+        del bands
+        _atomic_save(path, pairs)
+    stats.candidate_pairs = len(pairs)
+    return pairs
+
+
+def _stage_verify(
+    work: Path, starts: tuple[int, ...], pairs: np.ndarray, n: int, config: DedupConfig,
+    runner: _Runner, stats: DedupStats, report: Progress, name: str,
+) -> np.ndarray:  # fmt: skip
+    """Align all `pairs` (codes a * n + b) chunk by chunk, reusing finished chunk files."""
+    a_all, b_all = (pairs // max(n, 1)), (pairs % max(n, 1))
+    size = config.pair_chunk
+    chunks = (len(pairs) + size - 1) // size
+    results: list[np.ndarray | None] = [None] * chunks
+    done = 0
+
+    def collect(items: list[tuple[int, np.ndarray]]) -> None:
+        nonlocal done
+        for c, rows in items:
+            results[c] = rows
+            done += len(rows)
+            report(name, done, len(pairs))
+
+    for c in range(chunks):
+        path = work / f"{name}-{c:06d}.npy"
+        if path.exists():
+            collect([(c, np.load(path))])
+            continue
+        sl = slice(c * size, (c + 1) * size)
+        collect(runner.submit(_verify_job, c, str(work), starts, a_all[sl], b_all[sl], str(path)))
+    collect(runner.drain())
+    rows = [r for r in results if r is not None]
+    return np.concatenate(rows) if rows else np.zeros((0, len(_VERIFY_COLUMNS)))
+
+
+def _verify_job(
+    c: int, work: str, starts: tuple[int, ...], a: np.ndarray, b: np.ndarray, path: str
+) -> tuple[int, np.ndarray]:
+    return c, verify_pairs(work, starts, a, b, path)
+
+
+def _stage_clusters(
+    work: Path, starts: tuple[int, ...], n: int, ids: list[str], dates: list[str | None],
+    exact: np.ndarray, verified: np.ndarray, config: DedupConfig, runner: _Runner,
+    stats: DedupStats, report: Progress,
+) -> Iterator[dict[str, Any]]:  # fmt: skip
+    from unspin.trace.cluster import Member, choose_source, clusters_from_pairs
+
+    good = verified[verified[:, 2] >= config.min_similarity]
+    stats.verified_pairs = len(good)
+    a, b = good[:, 0].astype(np.int64), good[:, 1].astype(np.int64)
+    labels = clusters_from_pairs(n, a, b)
+    wins = np.zeros(n, dtype=np.float64)
+    np.add.at(wins, a, good[:, 6])
+    np.add.at(wins, b, -good[:, 6])
+    # Members of each multi-member cluster, in input order.
+    order = np.argsort(labels, kind="stable")
+    sl = labels[order]
+    cut = np.flatnonzero(np.diff(sl)) + 1
+    source_of = np.arange(n, dtype=np.int64)
+    groups: dict[int, list[int]] = {}  # cluster label -> members, input order
+    for group in np.split(order, cut) if n else []:
+        if len(group) < 2:
+            continue
+        members = [Member(int(i), dates[i], float(wins[i])) for i in group]
+        src = choose_source(members)
+        source_of[group] = src
+        groups[int(labels[group[0]])] = [int(i) for i in group]
+        stats.clusters += 1
+    copies = np.flatnonzero(source_of != np.arange(n))
+    stats.copies = len(copies)
+    # Every copy against its source: from the verified pairs where possible, else aligned now.
+    known: dict[tuple[int, int], tuple[float, float]] = {}
+    for row in good:
+        x, y = int(row[0]), int(row[1])
+        known[(y, x)] = (row[2], row[5])  # y against x: similarity, y's spin ratio
+        known[(x, y)] = (row[2], row[4])
+    missing = [
+        (int(source_of[c]), int(c)) for c in copies if (int(c), int(source_of[c])) not in known
+    ]
+    if missing:
+        lo = np.array([min(p) for p in missing], dtype=np.int64)
+        hi = np.array([max(p) for p in missing], dtype=np.int64)
+        links = _stage_verify(
+            work, starts, np.unique(lo * n + hi), n, config, runner, stats, report, "links"
+        )
+        for row in links:
+            x, y = int(row[0]), int(row[1])
+            known[(y, x)] = (row[2], row[5])
+            known[(x, y)] = (row[2], row[4])
+    restored: dict[int, str] = {}
+    if config.restore:
+        restored = _restore(starts, str(work), copies, source_of, labels, groups, known, runner)
+    kinds: dict[str, int] = {}
+    for i in range(n):
+        src = int(source_of[i])
+        if src != i:
+            sim, spin = known.get((i, src), (0.0, 0.0))
+            if exact[i] == exact[src]:
+                kind = "exact"
+            elif spin >= SPUN_MIN:
+                kind = "spun"
+            else:
+                kind = "near"
+            kinds[kind] = kinds.get(kind, 0) + 1
+            row: dict[str, Any] = {
+                "id": ids[i], "cluster": ids[src], "role": "copy",
+                "similarity": round(float(sim), 4), "kind": kind,
+                "spin_ratio": round(float(spin), 4),
+            }  # fmt: skip
+            if i in restored:
+                row["restored"] = restored[i]
+                row["evidence"] = "consensus"
+        elif int(labels[i]) in groups:
+            row = {"id": ids[i], "cluster": ids[i], "role": "source", "similarity": 1.0}
+        else:
+            row = {"id": ids[i], "cluster": ids[i], "role": "unique", "similarity": None}
+        yield row
+    stats.by_kind = kinds
+
+
+def _restore(
+    starts: tuple[int, ...], work: str, copies: np.ndarray, source_of: np.ndarray,
+    labels: np.ndarray, members: dict[int, list[int]],
+    known: dict[tuple[int, int], tuple[float, float]], runner: _Runner,
+) -> dict[int, str]:  # fmt: skip
+    """Consensus restorations of the spun copies (at most 15 voters a cluster)."""
+    jobs = []
+    for c in copies.tolist():
+        if known.get((c, int(source_of[c])), (0.0, 0.0))[1] < SPUN_MIN:
+            continue
+        others = [m for m in members[int(labels[c])] if m != c][:15]
+        jobs.append((c, others))
+    out: dict[int, str] = {}
+    for start in range(0, len(jobs), 200):
+        for results in runner.submit(restore_members, work, starts, jobs[start : start + 200]):
+            out.update(results)
+    for results in runner.drain():
+        out.update(results)
+    return out

@@ -1,0 +1,167 @@
+"""Clusters of copies: union-find over verified pairs, the likely source, consensus restoration.
+
+A verified pair is two documents whose word alignment says one is a copy of the other (exact,
+lightly edited or spun). Clusters are the connected components of those pairs. In each cluster
+the likely source is the earliest-dated member when the input has dates; otherwise the *least
+spun* one: for every substitution between two members, the wording that fits its context
+better (web bigram counts) is likelier the original, and a member scores the share of its
+pairwise substitutions it wins. In a cluster of one source and n spun copies the source wins
+against every copy, while two copies win about half each against one another.
+
+Consensus restoration: within a cluster of copies of one story, the wording that most members
+share at a position is the likely original (spinners choose independently), so each spun
+member can be restored by majority vote over all members — with no detector involved.
+
+Pure functions over plain data; the local engine and a Spark engine call the same ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from unspin.trace.align import Alignment, Substitution, align, apply_substitutions
+from unspin.trace.fingerprint import Canonicalizer, default_canonicalizer
+
+__all__ = [
+    "Member",
+    "UnionFind",
+    "choose_source",
+    "clusters_from_pairs",
+    "consensus_restore",
+    "naturalness_margin",
+]
+
+
+class UnionFind:
+    """Disjoint sets over 0..n-1 (numpy parent array, path halving, union by smaller root).
+
+    Joining always keeps the smaller root, so a component's root is its first member: cluster
+    labels do not depend on the order pairs arrive in.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n, dtype=np.int64)
+
+    def find(self, x: int) -> int:
+        """The root (smallest member) of x's set."""
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = int(parent[x])
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        """Join the sets of a and b."""
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            lo, hi = (ra, rb) if ra < rb else (rb, ra)
+            self.parent[hi] = lo
+
+    def roots(self) -> np.ndarray:
+        """The root of every element (fully compressed), as one array."""
+        parent = self.parent
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                return parent.copy()
+            parent[:] = grand
+
+
+def clusters_from_pairs(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cluster label (smallest member) of each of n documents, given the pairs (a[k], b[k])."""
+    uf = UnionFind(n)
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        uf.union(x, y)
+    return uf.roots()
+
+
+def naturalness_margin(alignment: Alignment, text: str, source: str, context: Any = None) -> float:
+    """In [-1, 1]: how much likelier `source` is the original than `text`, from their swaps.
+
+    For each substitution of the alignment (text's wording vs the source's), the wording whose
+    web-bigram fit with the neighbouring words is higher wins; the margin is
+    (source wins - text wins) / substitutions (0 without substitutions).
+    """
+    subs = [s for s in alignment.substitutions if s.text.lower() != s.source_text.lower()]
+    if not subs:
+        return 0.0
+    if context is None:
+        from unspin.context import get_context_model
+
+        context = get_context_model()
+    wins = 0
+    for s in subs:
+        fit_text = _fit(context, text, s.start, s.end)
+        fit_source = _fit(context, source, s.source_start, s.source_end)
+        wins += (fit_source > fit_text) - (fit_text > fit_source)
+    return wins / len(subs)
+
+
+def _fit(context: Any, text: str, start: int, end: int) -> float:
+    """Bigram fit of text[start:end] between the word before and the word after it."""
+    from unspin.trace.fingerprint import WORD_RE, normalize_word
+
+    left = WORD_RE.findall(text[max(0, start - 40) : start])
+    right = WORD_RE.findall(text[end : end + 40])
+    middle = [normalize_word(w) for w in WORD_RE.findall(text[start:end])]
+    before = normalize_word(left[-1]) if left else "<s>"
+    after = normalize_word(right[0]) if right else "</s>"
+    if not middle:  # a dropped word: how well the neighbours join up without it
+        return float(context.bigram_logprob(before, after))
+    return float(context.bigram_fit(before, middle, after))
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What choosing a cluster's source needs to know about one member."""
+
+    index: int
+    date: str | None
+    wins: float  # summed naturalness margins against the members it was verified with
+
+
+def choose_source(members: Sequence[Member]) -> int:
+    """The index of a cluster's likely source: earliest date if any, else least spun.
+
+    Ties (exact copies) fall to the member that came first in the input.
+    """
+    dated = [m for m in members if m.date]
+    if dated:
+        return min(dated, key=lambda m: (m.date, -m.wins, m.index)).index
+    return min(members, key=lambda m: (-round(m.wins, 9), m.index)).index
+
+
+def consensus_restore(
+    text: str, others: Sequence[str], canon: Canonicalizer | None = None
+) -> tuple[str, list[Substitution]]:
+    """Restore `text` by majority over the wording of the other members of its cluster.
+
+    Each other member is aligned against `text`; at every span where some member has other
+    wording, the text's own wording gets one vote, plus one from every member that agrees with
+    it there, and each proposed wording one vote per member proposing it. The most voted
+    wording wins (the text's own on a tie). Returns the restored text and the substitutions
+    applied (offsets into `text`).
+    """
+    canon = canon or default_canonicalizer()
+    proposals: dict[tuple[int, int], Counter[str]] = {}
+    originals: dict[tuple[int, int], Substitution] = {}
+    for other in others:
+        for s in align(text, other, canon).substitutions:
+            key = (s.start, s.end)
+            proposals.setdefault(key, Counter())[s.source_text] += 1
+            originals.setdefault(key, s)
+    chosen: list[Substitution] = []
+    for key, votes in sorted(proposals.items()):
+        proposing = sum(votes.values())
+        keep = 1 + len(others) - proposing  # the text itself and members that agree with it
+        wording, count = max(votes.items(), key=lambda kv: (kv[1], kv[0]))
+        if count > keep:
+            s = originals[key]
+            chosen.append(Substitution(s.start, s.end, s.text, -1, -1, wording))
+    restored = apply_substitutions(text, chosen)
+    return restored, chosen
