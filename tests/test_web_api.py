@@ -256,35 +256,74 @@ def test_trace_without_an_index_is_409(client: TestClient) -> None:
     assert "--index" in response.json()["detail"]
 
 
-def test_trace_with_an_index_uses_the_tracing_api(
+class _FakeIndex:
+    """Stands in for `unspin.api.Index`: records what it was opened on and asked."""
+
+    opened: list[str] = []
+
+    def __init__(self, path: str) -> None:
+        self.opened.append(path)
+
+    def trace(self, text: str, *, doc_id: str) -> Any:
+        sub = {"start": 4, "end": 10, "text": text[4:10], "source_text": "small"}
+        match = {"source_id": "s1", "similarity": 0.9, "spin_ratio": 0.3, "substitutions": [sub]}
+
+        class Result:
+            def to_dict(self) -> dict[str, Any]:
+                return {"id": doc_id, "matches": [match]}
+
+        return Result()
+
+
+def test_trace_with_an_index_uses_the_index(
     model: SpinModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     index_path = tmp_path / "sources.idx"
-    opened: list[str] = []
-
-    class FakeIndex:
-        def __init__(self, path: str) -> None:
-            opened.append(path)
-
-    def fake_trace(text: str, *, index: FakeIndex, doc_id: str) -> dict[str, Any]:
-        sub = {"start": 4, "end": 10, "text": text[4:10], "source_text": "small"}
-        return {"id": doc_id, "matches": [{"source_id": "s1", "similarity": 0.9,
-                                           "spin_ratio": 0.3, "substitutions": [sub]}]}
-
-    monkeypatch.setattr(unspin.api, "trace", fake_trace, raising=False)
-    monkeypatch.setattr(unspin.api, "Index", FakeIndex, raising=False)
+    monkeypatch.setattr(unspin.api, "Index", _FakeIndex, raising=False)
+    monkeypatch.setattr(_FakeIndex, "opened", [])
     with TestClient(create_app(index_path=index_path, model=model)) as traced:
         assert traced.get("/api/info").json()["trace"] is True
         got = post(traced, "/api/trace", {"text": SPUN, "id": "q"})
         assert got["id"] == "q" and got["matches"][0]["substitutions"][0]["text"] == "little"
         post(traced, "/api/trace", {"text": CLEAN})
-    assert opened == [str(index_path)]  # opened once, on first use
+    assert _FakeIndex.opened == [str(index_path)]  # opened once, on first use
+
+
+def test_trace_with_a_real_index_finds_the_source(model: SpinModel, tmp_path: Path) -> None:
+    index_module = pytest.importorskip("unspin.trace.index", reason="tracing not built in yet")
+    from unspin.types import Document
+
+    index_path = tmp_path / "sources.idx"
+    filler = "The committee will meet again in the spring to review the budget for roads."
+    with index_module.Index(index_path, create=True) as index:
+        index.add([Document("school-news", CLEAN), Document("roads", filler)])
+    with TestClient(create_app(index_path=index_path, model=model)) as traced:
+        got = post(traced, "/api/trace", {"text": CLEAN, "id": "copy"})
+    assert got["id"] == "copy"
+    assert [m["source_id"] for m in got["matches"]] == ["school-news"]
+    assert got["matches"][0]["similarity"] == 1.0 and got["matches"][0]["substitutions"] == []
+
+
+def test_an_index_that_cannot_be_opened_is_503(
+    model: SpinModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    class BrokenIndex:
+        def __init__(self, path: str) -> None:
+            raise ValueError("not an unspin index")
+
+    monkeypatch.setattr(unspin.api, "Index", BrokenIndex, raising=False)
+    with TestClient(create_app(index_path=tmp_path / "x.idx", model=model)) as traced:
+        response = traced.post("/api/trace", json={"text": SPUN})
+        assert response.status_code == 503
+        assert "not an unspin index" in response.json()["detail"]
 
 
 def test_trace_without_tracing_built_in_is_501(
     model: SpinModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.delattr(unspin.api, "trace", raising=False)
+    import unspin.web.app as web_app
+
+    monkeypatch.setattr(web_app._Tracer, "_index_class", staticmethod(lambda: None))
     with TestClient(create_app(index_path=tmp_path / "x.idx", model=model)) as traced:
         response = traced.post("/api/trace", json={"text": SPUN})
         assert response.status_code == 501

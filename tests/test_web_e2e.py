@@ -79,12 +79,13 @@ def _model() -> SpinModel:
 class _Server:
     """uvicorn serving an app in a thread, on a socket bound to a free port."""
 
-    def __init__(self, model: SpinModel) -> None:
+    def __init__(self, model: SpinModel, **app_options: Any) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(create_app(model=model), log_level="warning", lifespan="off")
+        app = create_app(model=model, **app_options)
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
@@ -283,6 +284,55 @@ def test_phone_width_has_no_sideways_scrolling(browser: Any, server: _Server) ->
         assert box["y"] + box["height"] <= 740  # a sheet along the bottom, in view
     finally:
         context.close()
+
+
+class _FakeIndex:
+    """Stands in for a source index: the source of any text is "school-news"."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def trace(self, text: str, *, doc_id: str) -> Any:
+        start = text.index("hamlet")
+        sub = {"start": start, "end": start + 6, "text": "hamlet", "source_text": "village"}
+        match = {
+            "source_id": "school-news",
+            "similarity": 0.93,
+            "spin_ratio": 0.27,
+            "substitutions": [sub],
+        }
+
+        class Result:
+            def to_dict(self) -> dict[str, Any]:
+                return {"id": doc_id, "matches": [match]}
+
+        return Result()
+
+
+def test_with_an_index_the_page_shows_the_source(
+    browser: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import unspin.api
+
+    monkeypatch.setattr(unspin.api, "Index", _FakeIndex, raising=False)
+    with _Server(_model(), index_path=tmp_path / "sources.idx") as running:
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        traced = context.new_page()
+        try:
+            traced.goto(running.url + "/")
+            _scan(traced, SPUN)
+            traced.wait_for_selector("#source table.subs", timeout=30_000)
+            summary = traced.text_content("#source .source-summary")
+            assert "school-news" in summary and "93%" in summary and "27%" in summary
+            cells = traced.locator("#source td").all_text_contents()
+            assert cells == ["hamlet", "village"]
+        finally:
+            context.close()
+
+
+def test_without_an_index_there_is_no_source_panel(page: Any) -> None:
+    _scan(page, SPUN)
+    assert page.locator("#source").is_hidden()
 
 
 @pytest.mark.skipif(

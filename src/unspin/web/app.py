@@ -296,38 +296,31 @@ class _Detector:
 
 
 class _Tracer:
-    """Finds a text's likely sources in an index, once `unspin.trace` is installed."""
+    """Finds a text's likely sources in a source index (`unspin index build`)."""
 
     def __init__(self, index_path: str | Path | None) -> None:
         self.index_path = str(index_path) if index_path is not None else None
         self._index: Any = None
+        self._open_lock = threading.Lock()
 
     @staticmethod
-    def _backend() -> tuple[Any, Any] | None:
-        """`(trace, Index)` from the public API, or None where tracing is not built in yet."""
-        try:
-            from unspin import api
-        except ImportError:  # pragma: no cover - api is always there
+    def _index_class() -> Any:
+        """The index class of the public API, or None where tracing is not built in."""
+        from unspin import api
+
+        found = getattr(api, "Index", None)
+        if found is not None:
+            return found
+        try:  # tracing written before it reached the public API
+            from unspin.trace.index import Index
+        except ImportError:
             return None
-        trace, index_cls = getattr(api, "trace", None), getattr(api, "Index", None)
-        if trace is None or index_cls is None:
-            return None
-        return trace, index_cls
+        return Index
 
     @property
     def available(self) -> bool:
         """Whether an index was given and this installation can trace."""
-        return self.index_path is not None and self._backend() is not None
-
-    def trace(self, text: str, doc_id: str) -> dict[str, Any]:
-        """The trace JSON of design.md §3 for one text (call `check` first)."""
-        backend = self._backend()
-        assert backend is not None and self.index_path is not None
-        trace, index_cls = backend
-        if self._index is None:
-            self._index = index_cls(self.index_path)
-        result = trace(text, index=self._index, doc_id=doc_id)
-        return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+        return self.index_path is not None and self._index_class() is not None
 
     def check(self) -> None:
         """409 without an index, 501 where tracing is not part of this installation."""
@@ -337,8 +330,24 @@ class _Tracer:
                 "no source index is loaded: start the server with "
                 "'unspin serve --index PATH' to trace texts to their sources",
             )
-        if self._backend() is None:
+        if self._index_class() is None:
             raise HTTPException(501, "tracing is not available in this version of unspin")
+
+    def index(self) -> Any:
+        """The index, opened once; one that cannot be opened is a 503 (server set-up)."""
+        with self._open_lock:
+            if self._index is None:
+                try:
+                    self._index = self._index_class()(self.index_path)
+                except Exception as exc:  # missing file, not an index, other settings
+                    raise ServiceUnavailable(
+                        f"the source index {self.index_path} cannot be opened: {exc}"
+                    ) from exc
+            return self._index
+
+    def trace(self, text: str, doc_id: str) -> dict[str, Any]:
+        """The trace JSON of design.md §3 for one text (call `check` first)."""
+        return self.index().trace(text, doc_id=doc_id).to_dict()
 
 
 # --------------------------------------------------------------------------- the app

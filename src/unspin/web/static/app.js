@@ -20,6 +20,7 @@
 
   // Server limits and features, from /api/info.
   let info = { max_body_bytes: 2000000, max_text_chars: 200000, trace: false, index: false };
+  let infoLoaded = Promise.resolve();
   // The last scan: the text as sent, its result, and offsets converted for JS strings.
   let current = null;
   let inFlight = null;
@@ -121,6 +122,7 @@
   // ------------------------------------------------------------------ scanning
 
   async function scan() {
+    await infoLoaded; // the limits, and whether an index is loaded
     const text = els.text.value;
     clearError();
     hidePop();
@@ -505,7 +507,7 @@
     radio.addEventListener("change", renderView);
   }
 
-  fetch("/api/info")
+  infoLoaded = fetch("/api/info")
     .then((response) => (response.ok ? response.json() : null))
     .then((data) => {
       if (!data) return;
