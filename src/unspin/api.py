@@ -1,43 +1,117 @@
-"""The public Python surface of unspin: scan, restore, spin and train.
+"""The public Python surface of unspin: scan, restore, spin, train, trace and dedup.
 
 The CLI and the HTTP API are thin shells over these functions.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from unspin.detect.model import SpinModel, load_model
 from unspin.detect.scan import scan_text
 from unspin.spin import spin
 from unspin.types import Document, ScanResult
 
-__all__ = ["scan", "scan_documents", "restore", "spin", "train", "load_model", "SpinModel"]
+if TYPE_CHECKING:
+    from unspin.trace.index import Index, TraceResult
+
+__all__ = [
+    "scan", "scan_documents", "restore", "spin", "train", "load_model", "SpinModel",
+    "trace", "dedup", "Index",
+]  # fmt: skip
 
 
 def scan(
-    text: str, *, doc_id: str = "doc", fast: bool = False, model: str | SpinModel | None = None
+    text: str,
+    *,
+    doc_id: str = "doc",
+    fast: bool = False,
+    model: str | SpinModel | None = None,
+    index: str | os.PathLike[str] | Index | None = None,
 ) -> ScanResult:
     """Detect spinning in one text: P(spun), flagged spans with suggestions, restored text.
 
     `fast` skips the trigram LM (bigram counts only); `model` is a path or a loaded model
-    (default: the one shipped in the package).
+    (default: the one shipped in the package). With `index` (a path or an open `Index`), a
+    source found there decides flags and restoration (`evidence="source"`); the model is the
+    fallback when none is.
     """
+    if index is not None:
+        found = _from_source(text, doc_id, _open_index(index))
+        if found is not None:
+            return found
     return scan_text(text, doc_id, fast=fast, model=_resolve(model))
 
 
 def scan_documents(
-    documents: Iterable[Document], *, fast: bool = False, model: str | SpinModel | None = None
+    documents: Iterable[Document],
+    *,
+    fast: bool = False,
+    model: str | SpinModel | None = None,
+    index: str | os.PathLike[str] | Index | None = None,
 ) -> Iterator[ScanResult]:
     """Scan a stream of documents lazily, one result per document, in input order."""
     resolved = _resolve(model)
+    opened = _open_index(index) if index is not None else None
     for doc in documents:
-        yield scan_text(doc.text, doc.id, fast=fast, model=resolved)
+        found = _from_source(doc.text, doc.id, opened) if opened is not None else None
+        yield found or scan_text(doc.text, doc.id, fast=fast, model=resolved)
 
 
-def restore(text: str, *, fast: bool = False, model: str | SpinModel | None = None) -> str:
+def restore(
+    text: str,
+    *,
+    fast: bool = False,
+    model: str | SpinModel | None = None,
+    index: str | os.PathLike[str] | Index | None = None,
+) -> str:
     """The text with confident swaps replaced by their likely originals; clean text unchanged."""
-    return scan(text, fast=fast, model=model).restored
+    return scan(text, fast=fast, model=model, index=index).restored
+
+
+def trace(
+    text: str, *, index: str | os.PathLike[str] | Index, doc_id: str = "doc", limit: int = 5
+) -> TraceResult:
+    """The likely sources of `text` in a source index, best first, with aligned substitutions.
+
+    `.to_dict()` gives the trace contract: `{"id", "matches": [{"source_id", "similarity",
+    "spin_ratio", "substitutions": [{"start", "end", "text", "source_text"}]}]}`.
+    """
+    return _open_index(index).trace(text, doc_id=doc_id, limit=limit)
+
+
+def dedup(corpus: list[str], output: str, **kwargs) -> dict:
+    """Cluster exact, near and spun copies of a corpus into `output` (JSONL); returns counts.
+
+    Keyword arguments are `unspin.engines.local.DedupConfig` fields (workers, restore, ...).
+    """
+    from dataclasses import asdict
+
+    from unspin.engines.local import DedupConfig, run_dedup
+
+    return asdict(run_dedup(corpus, output, DedupConfig(**kwargs)))
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy export, keeps `import unspin.api` light
+    if name == "Index":
+        from unspin.trace.index import Index
+
+        return Index
+    raise AttributeError(name)
+
+
+def _open_index(index: str | os.PathLike[str] | Index) -> Index:
+    from unspin.trace.index import Index
+
+    return index if isinstance(index, Index) else Index(index)
+
+
+def _from_source(text: str, doc_id: str, index: Index) -> ScanResult | None:
+    from unspin.trace.restore import source_restore
+
+    return source_restore(text, index, doc_id=doc_id)
 
 
 def train(corpus: list[str], out: str, **kwargs) -> dict:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from unspin.detect.model import SpinModel
     from unspin.io import ReadStats
+    from unspin.trace.index import Index, TraceResult
     from unspin.types import Document, ScanResult
 
 FORMATS = ("text", "json", "jsonl")
@@ -327,6 +328,12 @@ def scan(
     model: Annotated[
         str | None, typer.Option("--model", help="Model file (default: the shipped one).")
     ] = None,
+    index: Annotated[
+        str | None,
+        typer.Option(
+            "--index", help="Source index: a source found there decides flags and restoration."
+        ),
+    ] = None,
     on_error: Annotated[
         str,
         typer.Option("--on-error", help="Malformed input records: fail (exit 2) or skip them."),
@@ -345,6 +352,7 @@ def scan(
     inputs = _input_paths(paths)
     if output is not None and output.is_dir():
         raise InputError("is a directory, not a file", str(output))
+    source_index = _open_index(index) if index is not None else None
     resolved = _load_model(model)
     from unspin.api import scan_documents
 
@@ -362,7 +370,7 @@ def scan(
             yield doc
 
     docs = remember(_skip_done(_read(inputs, on_error, stats), done))
-    results = scan_documents(docs, fast=fast, model=resolved)
+    results = scan_documents(docs, fast=fast, model=resolved, index=source_index)
 
     wrote = abstained = 0
     with ExitStack() as stack:
@@ -429,6 +437,12 @@ def restore(
     model: Annotated[
         str | None, typer.Option("--model", help="Model file (default: the shipped one).")
     ] = None,
+    index: Annotated[
+        str | None,
+        typer.Option(
+            "--index", help="Source index: a source found there decides flags and restoration."
+        ),
+    ] = None,
 ) -> None:
     """Print the text with confident swaps replaced by their likely originals.
 
@@ -436,6 +450,7 @@ def restore(
     line.
     """
     inputs = _input_paths([path])
+    source_index = _open_index(index) if index is not None else None
     resolved = _load_model(model)
     from unspin.api import scan_documents
 
@@ -452,7 +467,9 @@ def restore(
         from rich.console import Console
 
         console = Console(highlight=False, soft_wrap=True)
-    results = scan_documents(keep(_read(inputs, "fail", stats)), fast=fast, model=resolved)
+    results = scan_documents(
+        keep(_read(inputs, "fail", stats)), fast=fast, model=resolved, index=source_index
+    )
     for n, result in enumerate(results):
         doc = docs.pop(0)
         if n > 0 or _peek_many(path):
@@ -667,6 +684,261 @@ def serve(
     web_app = create_app(index, max_body_bytes, model=resolved, fast=fast)
     _note(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl+C stops")
     uvicorn.run(web_app, host=host, port=port, log_level="warning")
+
+
+# --------------------------------------------------------------------------- trace and dedup
+
+index_app = typer.Typer(help="Source index for 'unspin trace' and 'scan --index' (SQLite).")
+app.add_typer(index_app, name="index")
+
+
+def _corpus_paths(paths: Sequence[str] | None) -> list[str]:
+    """Corpus arguments: files (.jsonl[.gz], .parquet, .warc[.gz], .txt, .html) or folders."""
+    if not paths:
+        raise typer.BadParameter("give at least one corpus file or folder", param_hint="CORPUS")
+    for p in paths:
+        if p != "-" and not os.path.exists(p):
+            raise InputError("no such file or folder", p)
+    return list(paths)
+
+
+def _open_index(path: str, *, create: bool = False) -> Index:
+    """Open (or create) a source index; a missing or foreign file is bad input (exit 2)."""
+    from unspin.trace.index import Index, IndexError_
+
+    if not create and not os.path.isfile(path):
+        raise InputError("no such index (build one with 'unspin index build')", path)
+    if os.path.isdir(path):
+        raise InputError("is a directory, not an index file", path)
+    try:
+        return Index(path, create=create)
+    except IndexError_ as exc:
+        raise InputError(str(exc), path) from None
+
+
+def _count_progress(label: str, enabled: bool):  # noqa: ANN202 - rich Progress or None
+    """A transient progress display for long jobs, or None off a terminal."""
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}" + label),
+        TimeElapsedColumn(),
+        console=_stderr_console(),
+        transient=True,
+    )
+
+
+def _index_documents(index: Index, paths: list[str], workers: int) -> None:
+    from unspin.io.corpus import read_corpus
+
+    stats = _new_stats()
+    bar = _count_progress(" documents", sys.stderr.isatty())
+    with ExitStack() as stack:
+        task = None
+        if bar is not None:
+            stack.enter_context(bar)
+            task = bar.add_task("indexing", total=None)
+        added = index.add(
+            read_corpus(paths, stats=stats),
+            workers=workers,
+            on_batch=(lambda s: bar.update(task, completed=s.added + s.skipped)) if bar else None,
+        )
+    _note(
+        f"read {stats.read} documents, indexed {added.added}, "
+        f"{added.skipped} already in {index.path} (or repeated ids); {len(index)} in the index"
+    )
+
+
+@index_app.command("build")
+def index_build(
+    corpus: Annotated[
+        list[str], typer.Argument(metavar="CORPUS...", help="Files or folders to index.")
+    ],
+    index: Annotated[str, typer.Option("--index", help="The index file to build.")],
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
+) -> None:
+    """Build a source index; rerun the same command to resume a build that was stopped."""
+    paths = _corpus_paths(corpus)
+    with _open_index(index, create=True) as ix:
+        _index_documents(ix, paths, workers)
+
+
+@index_app.command("add")
+def index_add(
+    corpus: Annotated[list[str], typer.Argument(metavar="CORPUS...", help="Files or folders.")],
+    index: Annotated[str, typer.Option("--index", help="An existing index file.")],
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
+) -> None:
+    """Add documents to an existing index (ids already there are skipped)."""
+    paths = _corpus_paths(corpus)
+    with _open_index(index) as ix:
+        _index_documents(ix, paths, workers)
+
+
+def render_trace(result: TraceResult, text: str) -> Any:
+    """A readable trace: each match's figures, then its substitutions side by side."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    parts: list[Any] = [Text(result.id, style="bold")]
+    if not result.matches:
+        parts.append(Text("  no source found in the index", style="dim"))
+    for m in result.matches:
+        parts.append(
+            Text.assemble(
+                ("  source ", "dim"),
+                (m.source_id, "bold"),
+                f"  similarity {m.similarity:.2f}  spin ratio {m.spin_ratio:.2f}",
+                (f"  {len(m.substitutions)} substitutions", "dim"),
+            )
+        )
+        if m.substitutions:
+            table = Table(box=None, padding=(0, 2), show_edge=False, pad_edge=False)
+            table.add_column("at", justify="right", style="dim")
+            table.add_column("traced text", style="red")
+            table.add_column("source text", style="green")
+            for s in m.substitutions:
+                table.add_row(str(s.start), s.text or "(dropped)", s.source_text or "(added)")
+            parts.append(table)
+    return Group(*parts)
+
+
+@app.command()
+def trace(
+    path: Annotated[
+        str, typer.Argument(metavar="PATH|-", help="Text(s) to trace: .txt, .html, .jsonl, -.")
+    ],
+    index: Annotated[str, typer.Option("--index", help="Source index to search.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (substitutions side by side) or json (one object per document, per line).",
+        ),
+    ] = "text",
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most sources per text.")] = 5,
+) -> None:
+    """Find the likely sources of a text in an index: similarity, spin ratio, substitutions."""
+    if fmt not in ("text", "json", "jsonl"):
+        raise typer.BadParameter(f"{fmt!r} is not one of text, json", param_hint="--format")
+    inputs = _input_paths([path])
+    with _open_index(index) as ix:
+        console = None
+        if fmt == "text":
+            from rich.console import Console
+
+            console = Console(highlight=False, soft_wrap=True)
+        for n, doc in enumerate(_read(inputs, "fail", _new_stats())):
+            result = ix.trace(doc.text, doc_id=doc.id, limit=limit)
+            if console is not None:
+                if n:
+                    console.print()
+                console.print(render_trace(result, doc.text))
+            else:
+                print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+
+
+@app.command()
+def dedup(
+    corpus: Annotated[
+        list[str], typer.Argument(metavar="CORPUS...", help="Files or folders to deduplicate.")
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="clusters.jsonl to write.")],
+    engine: Annotated[str, typer.Option("--engine", help="local or spark.")] = "local",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
+    partition_size: Annotated[
+        int, typer.Option("--partition-size", min=1, help="Documents per checkpoint.")
+    ] = 10_000,
+    min_similarity: Annotated[
+        float,
+        typer.Option("--min-similarity", min=0.0, max=1.0, help="Alignment similarity of a copy."),
+    ] = 0.8,
+    restore_copies: Annotated[
+        bool,
+        typer.Option("--restore", help="Add the consensus restoration of every spun copy."),
+    ] = False,
+    keep_work: Annotated[
+        bool, typer.Option("--keep-work", help="Keep the checkpoints after success.")
+    ] = False,
+) -> None:
+    """Cluster exact, near and spun copies: one line per document (cluster, role, similarity).
+
+    Checkpoints go to OUTPUT.work/; a run that was stopped resumes when rerun with the same
+    arguments.
+    """
+    from unspin.engines import ENGINES, spark_available
+
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"{engine!r} is not one of local, spark", param_hint="--engine")
+    if engine == "spark" and not spark_available():
+        raise InputError("the Spark engine is not part of this installation; use --engine local")
+    paths = _corpus_paths(corpus)
+    if os.path.isdir(output):
+        raise InputError("is a directory, not a file", output)
+    from unspin.engines.local import DedupConfig, run_dedup
+    from unspin.trace.fingerprint import FingerprintParams
+
+    config = DedupConfig(
+        params=FingerprintParams(),
+        partition_size=partition_size,
+        workers=workers,
+        min_similarity=min_similarity,
+        restore=restore_copies,
+        keep_work=keep_work,
+    )
+    bar = _count_progress("", sys.stderr.isatty())
+    tasks: dict[str, Any] = {}
+    with ExitStack() as stack:
+        if bar is not None:
+            stack.enter_context(bar)
+
+        def progress(stage: str, done: int, total: int | None) -> None:
+            if bar is None:
+                return
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        stats = run_dedup(paths, output, config, progress=progress)
+    resumed = f", resumed ({stats.partitions_reused} partitions reused)" if stats.resumed else ""
+    _note(
+        f"{stats.documents} documents, {stats.clusters} clusters, {stats.copies} copies "
+        f"({', '.join(f'{v} {k}' for k, v in sorted(stats.by_kind.items())) or 'none'}); "
+        f"{stats.verified_pairs} of {stats.candidate_pairs} candidate pairs verified{resumed}"
+    )
+
+
+@bench_app.command("dedup")
+def bench_dedup(
+    out: Annotated[str, typer.Option("--out", help="Directory for report.md and plots.")],
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option("--corpus", help="Clean JSONL(.gz) corpus; repeat it or list several."),
+    ] = None,
+    more: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="CORPUS", help="More corpus files.", show_default=False),
+    ] = None,
+    docs: Annotated[int, typer.Option("--docs", min=10, help="Corpus documents used.")] = 4000,
+    copies: Annotated[
+        int, typer.Option("--copies", min=1, help="Sampled documents that get copies.")
+    ] = 300,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+) -> None:
+    """Dedup and trace against datasketch MinHashLSH on one corpus with planted copies."""
+    paths = _all_paths(corpus, more, "corpus")
+    from unspin.bench.dedup import run_dedup_bench
+
+    figures = run_dedup_bench(paths, out, docs=docs, copies=copies, seed=seed, workers=workers)
+    _print_json(figures)
 
 
 # --------------------------------------------------------------------------- entry point
