@@ -428,3 +428,22 @@ def test_serve_with_a_missing_index_exits_2(capsys: pytest.CaptureFixture[str]) 
         cli.main(["serve", "--index", "/no/such/index"])
     assert done.value.code == 2
     assert "no such index" in capsys.readouterr().err
+
+
+def test_warm_up_scans_once_in_the_background(
+    model: SpinModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    scanned: list[str] = []
+    real_scan = unspin.api.scan
+    monkeypatch.setattr(
+        unspin.api, "scan", lambda text, **kw: scanned.append(text) or real_scan(text, **kw)
+    )
+    with TestClient(create_app(model=model, warm_up=True)) as warm:
+        deadline = time.monotonic() + 30
+        while not scanned and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(scanned) == 1
+        assert warm.post("/api/scan", json={"text": SPUN}).status_code == 200
+    # Without a model the warm-up gives up quietly; requests then say what is missing.
+    with TestClient(create_app(model=str(tmp_path / "none.pkl"), warm_up=True)) as bare:
+        assert bare.post("/api/scan", json={"text": SPUN}).status_code == 503

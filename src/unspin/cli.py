@@ -681,7 +681,7 @@ def serve(
 
     from unspin.web import create_app
 
-    web_app = create_app(index, max_body_bytes, model=resolved, fast=fast)
+    web_app = create_app(index, max_body_bytes, model=resolved, fast=fast, warm_up=True)
     _note(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl+C stops")
     uvicorn.run(web_app, host=host, port=port, log_level="warning")
 

@@ -9,11 +9,12 @@ shared across threads), each request capped in time and text length.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -271,6 +272,18 @@ class _Detector:
                 raise ServiceUnavailable(f"the detector model cannot be used: {exc}") from exc
         return self._model
 
+    def warm_up(self) -> None:
+        """Load the model, lexicon and language model by scanning a short text (holds the lock,
+        so requests that arrive meanwhile wait for it rather than load them a second time)."""
+        sample = " ".join(["The council met on Tuesday and voted to repair the old bridge."] * 3)
+        with self._lock:
+            try:
+                from unspin.api import scan
+
+                scan(sample, fast=self.fast, model=self.model())
+            except Exception:  # a missing model is reported on the first request instead
+                log.warning("warm-up failed", exc_info=True)
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker thread, holding the detector lock, within the time limit."""
         deadline = time.monotonic() + self.time_limit_s
@@ -361,15 +374,26 @@ def create_app(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     model: str | SpinModel | None = None,
     fast: bool = False,
+    warm_up: bool = False,
 ) -> FastAPI:
     """The web app: the page at `/`, the JSON API under `/api`, OpenAPI docs at `/docs`.
 
     `model` is a path or a loaded model (default: the shipped one, loaded on first use); `fast`
-    is the default mode for requests that do not say; `index_path` enables `/api/trace`.
+    is the default mode for requests that do not say; `index_path` enables `/api/trace`;
+    `warm_up` loads the lexicon and language model in the background at start-up, so the first
+    visitor does not wait for them.
     """
     detector = _Detector(model, fast, time_limit_s)
     tracer = _Tracer(index_path)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if warm_up:
+            threading.Thread(target=detector.warm_up, name="unspin-warm-up", daemon=True).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="unspin",
         version=__version__,
         description=(

@@ -207,9 +207,13 @@
     els.doc.dataset.view = view;
     if (view === "given") {
       els.doc.replaceChildren(renderTinted());
-      els.docHelp.textContent = current.result.flags.length
-        ? "Hover over, tap, or Tab to an underlined word to see what it probably replaced."
-        : "Nothing here looks swapped.";
+      if (current.result.verdict === "abstain") {
+        els.docHelp.textContent = "Words are not scored when a text is not judged.";
+      } else {
+        els.docHelp.textContent = current.result.flags.length
+          ? "Hover over, tap, or Tab to an underlined word to see what it probably replaced."
+          : "Nothing here looks swapped.";
+      }
     } else if (view === "restored") {
       els.doc.replaceChildren(renderRestored());
       els.docHelp.textContent = "The text with confident swaps put back; changes are marked.";
