@@ -39,6 +39,21 @@ SPUN = (
     "and fathers stated the choice arrived as a jolt, and numerous kids will at this point "
     "journey by coach to a bigger school in the following town."
 )
+# A news item with names and numbers (what a source index fingerprints), and a spun copy of it.
+SOURCE = (
+    "The Kestrel Bay harbour festival drew a huge crowd on Saturday 14 June. Visitors walked "
+    "along Quarry Quay, ate fresh fish from Polwenna Fisheries and watched the old boats sail past "
+    "Tregarthen lighthouse before the fireworks began at 22:30. Organisers from the Kestrel Bay "
+    "Trust said they expect 9,000 visitors next year, and Councillor Ida Tremayne has promised "
+    "12 extra buses from Penvose station to the seafront."
+)
+SPUN_COPY = (
+    "The Kestrel Bay harbour festival drew an enormous crowd on Saturday 14 June. Guests walked "
+    "along Quarry Quay, consumed fresh fish from Polwenna Fisheries and observed the old boats "
+    "sail past Tregarthen lighthouse prior to the fireworks started at 22:30. Organisers from the "
+    "Kestrel Bay Trust stated they anticipate 9,000 guests next year, and Councillor Ida Tremayne "
+    "has promised 12 additional buses from Penvose station to the seafront."
+)
 SCRIPT = '<script>alert("owned")</script> The huge crowd <img src=x onerror=alert(1)> cheered.'
 
 
@@ -256,66 +271,59 @@ def test_trace_without_an_index_is_409(client: TestClient) -> None:
     assert "--index" in response.json()["detail"]
 
 
-class _FakeIndex:
-    """Stands in for `unspin.api.Index`: records what it was opened on and asked."""
-
-    opened: list[str] = []
-
-    def __init__(self, path: str) -> None:
-        self.opened.append(path)
-
-    def trace(self, text: str, *, doc_id: str) -> Any:
-        sub = {"start": 4, "end": 10, "text": text[4:10], "source_text": "small"}
-        match = {"source_id": "s1", "similarity": 0.9, "spin_ratio": 0.3, "substitutions": [sub]}
-
-        class Result:
-            def to_dict(self) -> dict[str, Any]:
-                return {"id": doc_id, "matches": [match]}
-
-        return Result()
-
-
-def test_trace_with_an_index_uses_the_index(
-    model: SpinModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    index_path = tmp_path / "sources.idx"
-    monkeypatch.setattr(unspin.api, "Index", _FakeIndex, raising=False)
-    monkeypatch.setattr(_FakeIndex, "opened", [])
-    with TestClient(create_app(index_path=index_path, model=model)) as traced:
-        assert traced.get("/api/info").json()["trace"] is True
-        got = post(traced, "/api/trace", {"text": SPUN, "id": "q"})
-        assert got["id"] == "q" and got["matches"][0]["substitutions"][0]["text"] == "little"
-        post(traced, "/api/trace", {"text": CLEAN})
-    assert _FakeIndex.opened == [str(index_path)]  # opened once, on first use
-
-
-def test_trace_with_a_real_index_finds_the_source(model: SpinModel, tmp_path: Path) -> None:
-    index_module = pytest.importorskip("unspin.trace.index", reason="tracing not built in yet")
+@pytest.fixture(scope="module")
+def source_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A source index holding SOURCE (and an unrelated text)."""
+    from unspin.api import Index
     from unspin.types import Document
 
-    index_path = tmp_path / "sources.idx"
-    filler = "The committee will meet again in the spring to review the budget for roads."
-    with index_module.Index(index_path, create=True) as index:
-        index.add([Document("school-news", CLEAN), Document("roads", filler)])
-    with TestClient(create_app(index_path=index_path, model=model)) as traced:
-        got = post(traced, "/api/trace", {"text": CLEAN, "id": "copy"})
-    assert got["id"] == "copy"
-    assert [m["source_id"] for m in got["matches"]] == ["school-news"]
-    assert got["matches"][0]["similarity"] == 1.0 and got["matches"][0]["substitutions"] == []
+    path = tmp_path_factory.mktemp("index") / "sources.idx"
+    with Index(path, create=True) as index:
+        index.add([Document("kestrel-bay", SOURCE), Document("other", CLEAN)])
+    return path
 
 
-def test_an_index_that_cannot_be_opened_is_503(
-    model: SpinModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.fixture(scope="module")
+def indexed(model: SpinModel, source_index: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(index_path=source_index, model=model)) as c:
+        yield c
+
+
+def test_trace_with_an_index_finds_the_source(indexed: TestClient, source_index: Path) -> None:
+    assert indexed.get("/api/info").json()["trace"] is True
+    got = post(indexed, "/api/trace", {"text": SPUN_COPY, "id": "copy"})
+    assert got == unspin.api.trace(SPUN_COPY, index=source_index, doc_id="copy").to_dict()
+    (match,) = got["matches"]
+    assert match["source_id"] == "kestrel-bay"
+    pairs = {(s["text"], s["source_text"]) for s in match["substitutions"]}
+    assert {("enormous", "huge"), ("stated", "said"), ("additional", "extra")} <= pairs
+    for sub in match["substitutions"]:
+        assert SPUN_COPY[sub["start"] : sub["end"]] == sub["text"]
+
+
+def test_with_an_index_a_found_source_decides_scan_and_restore(
+    indexed: TestClient, model: SpinModel, source_index: Path
 ) -> None:
-    class BrokenIndex:
-        def __init__(self, path: str) -> None:
-            raise ValueError("not an unspin index")
+    expected = unspin.api.scan(SPUN_COPY, model=model, index=source_index).to_dict()
+    assert expected["evidence"] == "source" and expected["source_id"] == "kestrel-bay"
+    assert post(indexed, "/api/scan", {"text": SPUN_COPY}) == expected
+    with_words = post(indexed, "/api/scan?words=1", {"text": SPUN_COPY})
+    assert len(with_words.pop("word_probabilities")) == expected["words"]  # tinted by the model
+    assert with_words == expected
+    restored = post(indexed, "/api/restore", {"text": SPUN_COPY})["restored"]
+    assert restored == SOURCE == expected["restored"]
+    # No source for this text: the model decides, as without an index.
+    without_source = unspin.api.scan(SPUN, model=model).to_dict()
+    assert post(indexed, "/api/scan", {"text": SPUN}) == without_source
 
-    monkeypatch.setattr(unspin.api, "Index", BrokenIndex, raising=False)
-    with TestClient(create_app(index_path=tmp_path / "x.idx", model=model)) as traced:
+
+def test_an_index_that_cannot_be_opened_is_503(model: SpinModel, tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.idx"
+    bogus.write_bytes(b"this is not a database")
+    with TestClient(create_app(index_path=bogus, model=model)) as traced:
         response = traced.post("/api/trace", json={"text": SPUN})
         assert response.status_code == 503
-        assert "not an unspin index" in response.json()["detail"]
+        assert "cannot be opened" in response.json()["detail"]
 
 
 def test_trace_without_tracing_built_in_is_501(
@@ -325,6 +333,7 @@ def test_trace_without_tracing_built_in_is_501(
 
     monkeypatch.setattr(web_app._Tracer, "_index_class", staticmethod(lambda: None))
     with TestClient(create_app(index_path=tmp_path / "x.idx", model=model)) as traced:
+        assert traced.get("/api/info").json()["trace"] is False
         response = traced.post("/api/trace", json={"text": SPUN})
         assert response.status_code == 501
         assert "not available" in response.json()["detail"]
@@ -406,17 +415,15 @@ def test_info_reports_limits(client: TestClient) -> None:
 
 
 def test_serve_command_starts_uvicorn_with_the_app(
-    monkeypatch: pytest.MonkeyPatch, model: SpinModel, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, model: SpinModel, source_index: Path
 ) -> None:
     import uvicorn
 
     started: dict[str, Any] = {}
     monkeypatch.setattr(cli, "_load_model", lambda path: model)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
-    index_path = tmp_path / "sources.idx"
-    index_path.write_bytes(b"")
     with pytest.raises(SystemExit) as done:
-        cli.main(["serve", "--port", "8123", "--index", str(index_path)])
+        cli.main(["serve", "--port", "8123", "--index", str(source_index)])
     assert done.value.code == 0
     assert started["host"] == "127.0.0.1" and started["port"] == 8123
     with TestClient(started["app"]) as served:
@@ -447,3 +454,14 @@ def test_warm_up_scans_once_in_the_background(
     # Without a model the warm-up gives up quietly; requests then say what is missing.
     with TestClient(create_app(model=str(tmp_path / "none.pkl"), warm_up=True)) as bare:
         assert bare.post("/api/scan", json={"text": SPUN}).status_code == 503
+
+
+def test_serve_with_a_file_that_is_not_an_index_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "notes.idx"
+    bogus.write_text("just some notes", encoding="utf-8")
+    with pytest.raises(SystemExit) as done:
+        cli.main(["serve", "--index", str(bogus)])
+    assert done.value.code == 2
+    assert "not an unspin index" in capsys.readouterr().err

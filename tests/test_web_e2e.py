@@ -49,6 +49,21 @@ SPUN = (
     "and fathers stated the choice arrived as a jolt, and numerous kids will at this point "
     "journey by coach to a bigger school in the following town."
 )
+# A news item with names and numbers (what a source index fingerprints), and a spun copy of it.
+SOURCE = (
+    "The Kestrel Bay harbour festival drew a huge crowd on Saturday 14 June. Visitors walked "
+    "along Quarry Quay, ate fresh fish from Polwenna Fisheries and watched the old boats sail past "
+    "Tregarthen lighthouse before the fireworks began at 22:30. Organisers from the Kestrel Bay "
+    "Trust said they expect 9,000 visitors next year, and Councillor Ida Tremayne has promised "
+    "12 extra buses from Penvose station to the seafront."
+)
+SPUN_COPY = (
+    "The Kestrel Bay harbour festival drew an enormous crowd on Saturday 14 June. Guests walked "
+    "along Quarry Quay, consumed fresh fish from Polwenna Fisheries and observed the old boats "
+    "sail past Tregarthen lighthouse prior to the fireworks started at 22:30. Organisers from the "
+    "Kestrel Bay Trust stated they anticipate 9,000 guests next year, and Councillor Ida Tremayne "
+    "has promised 12 additional buses from Penvose station to the seafront."
+)
 SCREENSHOT_TEXT = (
     "The harbour celebration drew an enormous crowd on Saturday. Guests strolled along the quay, "
     "consumed fresh fish and observed the aged boats sail past the lighthouse prior to the "
@@ -286,46 +301,30 @@ def test_phone_width_has_no_sideways_scrolling(browser: Any, server: _Server) ->
         context.close()
 
 
-class _FakeIndex:
-    """Stands in for a source index: the source of any text is "school-news"."""
+def test_with_an_index_the_page_shows_the_source(browser: Any, tmp_path: Path) -> None:
+    from unspin.api import Index
+    from unspin.types import Document
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def trace(self, text: str, *, doc_id: str) -> Any:
-        start = text.index("hamlet")
-        sub = {"start": start, "end": start + 6, "text": "hamlet", "source_text": "village"}
-        match = {
-            "source_id": "school-news",
-            "similarity": 0.93,
-            "spin_ratio": 0.27,
-            "substitutions": [sub],
-        }
-
-        class Result:
-            def to_dict(self) -> dict[str, Any]:
-                return {"id": doc_id, "matches": [match]}
-
-        return Result()
-
-
-def test_with_an_index_the_page_shows_the_source(
-    browser: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    import unspin.api
-
-    monkeypatch.setattr(unspin.api, "Index", _FakeIndex, raising=False)
-    with _Server(_model(), index_path=tmp_path / "sources.idx") as running:
+    index_path = tmp_path / "sources.idx"
+    with Index(index_path, create=True) as index:
+        index.add([Document("kestrel-bay", SOURCE)])
+    with _Server(_model(), index_path=index_path) as running:
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         traced = context.new_page()
         try:
             traced.goto(running.url + "/")
-            _scan(traced, SPUN)
+            _scan(traced, SPUN_COPY)
+            # The found source decides the flags and the restoration.
+            assert "judged against its source kestrel-bay" in traced.text_content("#counts")
+            traced.click("label[for=view-restored]")
+            assert traced.text_content("#doc") == SOURCE
+            # The source panel: the source, and each substitution aligned with its original.
             traced.wait_for_selector("#source table.subs", timeout=30_000)
             summary = traced.text_content("#source .source-summary")
-            assert "school-news" in summary and "93%" in summary and "27%" in summary
-            cells = traced.locator("#source td").all_text_contents()
-            assert cells == ["hamlet", "village"]
+            assert "kestrel-bay" in summary and "similarity" in summary
+            rows = traced.locator("#source tbody tr").all()
+            pairs = {tuple(row.locator("td").all_text_contents()) for row in rows}
+            assert {("enormous", "huge"), ("stated", "said"), ("additional", "extra")} <= pairs
         finally:
             context.close()
 

@@ -674,8 +674,8 @@ def serve(
     ] = 2_000_000,
 ) -> None:
     """Serve the web page and the JSON API (POST /api/scan, /api/restore, /api/trace)."""
-    if index is not None and not os.path.exists(index):
-        raise InputError("no such index", index)
+    if index is not None:
+        _open_index(index).close()  # a missing or foreign file: exit 2 now, not on a request
     resolved = _load_model(model)
     import uvicorn
 

@@ -309,7 +309,7 @@ class _Detector:
 
 
 class _Tracer:
-    """Finds a text's likely sources in a source index (`unspin index build`)."""
+    """The source index given to the server (`--index`): tracing, and source evidence for scans."""
 
     def __init__(self, index_path: str | Path | None) -> None:
         self.index_path = str(index_path) if index_path is not None else None
@@ -318,17 +318,13 @@ class _Tracer:
 
     @staticmethod
     def _index_class() -> Any:
-        """The index class of the public API, or None where tracing is not built in."""
-        from unspin import api
+        """`unspin.api.Index`, or None where tracing is not part of this installation."""
+        try:
+            from unspin import api
 
-        found = getattr(api, "Index", None)
-        if found is not None:
-            return found
-        try:  # tracing written before it reached the public API
-            from unspin.trace.index import Index
-        except ImportError:
+            return getattr(api, "Index", None)
+        except ImportError:  # tracing's own dependencies are missing
             return None
-        return Index
 
     @property
     def available(self) -> bool:
@@ -347,7 +343,10 @@ class _Tracer:
             raise HTTPException(501, "tracing is not available in this version of unspin")
 
     def index(self) -> Any:
-        """The index, opened once; one that cannot be opened is a 503 (server set-up)."""
+        """The open index (opened once), or None without one; a bad index is a 503 (set-up)."""
+        if self.index_path is None:
+            return None
+        self.check()
         with self._open_lock:
             if self._index is None:
                 try:
@@ -360,7 +359,9 @@ class _Tracer:
 
     def trace(self, text: str, doc_id: str) -> dict[str, Any]:
         """The trace JSON of design.md §3 for one text (call `check` first)."""
-        return self.index().trace(text, doc_id=doc_id).to_dict()
+        from unspin.api import trace
+
+        return trace(text, index=self.index(), doc_id=doc_id).to_dict()
 
 
 # --------------------------------------------------------------------------- the app
@@ -469,20 +470,26 @@ def create_app(
         words: bool = Query(False, description="Also return every word's P(swapped)."),
         diff: bool = Query(False, description="Also return a word diff text → restored."),
     ) -> JSONResponse:
-        """Scan one text: the JSON of `unspin scan --format json` for it (one object)."""
+        """Scan one text: the JSON of `unspin scan --format json` for it (one object).
+
+        With an index loaded, a source found there decides flags and restoration, as with
+        `unspin scan --index`.
+        """
         text = check_text(body)
         fast = mode(body)
 
         def work() -> dict[str, Any]:
             model = detector.model()
+            index = tracer.index()
             if words:
                 result, probs = scan_with_word_probabilities(
-                    text, doc_id=body.id, fast=fast, model=model
+                    text, doc_id=body.id, fast=fast, model=model, index=index
                 )
             else:
                 from unspin.api import scan as api_scan
 
-                result, probs = api_scan(text, doc_id=body.id, fast=fast, model=model), []
+                result = api_scan(text, doc_id=body.id, fast=fast, model=model, index=index)
+                probs = []
             out = result.to_dict()
             if words:
                 out["word_probabilities"] = [w.to_dict() for w in probs]
@@ -504,7 +511,9 @@ def create_app(
         def work() -> dict[str, Any]:
             from unspin.api import restore as api_restore
 
-            restored = api_restore(text, fast=fast, model=detector.model())
+            restored = api_restore(
+                text, fast=fast, model=detector.model(), index=tracer.index()
+            )
             out: dict[str, Any] = {"id": body.id, "restored": restored}
             if diff:
                 out["diff"] = [c.to_dict() for c in word_diff_chunks(text, restored)]

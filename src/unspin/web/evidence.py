@@ -62,11 +62,13 @@ def scan_with_word_probabilities(
     doc_id: str = "doc",
     fast: bool = False,
     model: str | SpinModel | None = None,
+    index: Any = None,
 ) -> tuple[ScanResult, list[WordProbability]]:
-    """Scan `text` once; return the contract result and every word's swap probability.
+    """Scan `text`; return the contract result and every word's swap probability.
 
-    The result is the one `unspin.api.scan` gives for the same arguments. The word list is empty
-    when the scan abstains (the detector scores no words then).
+    The result is the one `unspin.api.scan` gives for the same arguments: with `index` (an open
+    `unspin.api.Index`), a source found there decides flags and restoration, and the words are
+    still tinted by the model. The word list is empty when the model abstains.
     """
     collected: list[WordProbability] = []
 
@@ -75,10 +77,15 @@ def scan_with_word_probabilities(
             WordProbability(t.start, t.end, float(p)) for t, p in zip(tokens, probs, strict=True)
         )
 
+    from_source = None
+    if index is not None:
+        from unspin.trace.restore import source_restore
+
+        from_source = source_restore(text, index, doc_id=doc_id)
     result = scan_text(
         text, doc_id, fast=fast, model=resolve_model(model), on_word_probabilities=collect
     )
-    return result, collected
+    return from_source or result, collected
 
 
 def word_diff_chunks(old: str, new: str) -> list[DiffChunk]:

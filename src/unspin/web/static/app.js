@@ -185,8 +185,11 @@
       els.probabilityLabel.textContent = "chance this text was spun";
     }
     const n = r.flags.length;
-    els.counts.textContent =
-      `${r.words.toLocaleString()} words · ${n} flagged ${n === 1 ? "span" : "spans"}`;
+    let counts = `${r.words.toLocaleString()} words · ${n} flagged ${n === 1 ? "span" : "spans"}`;
+    if (r.evidence === "source" && r.source_id !== null) {
+      counts += ` · judged against its source ${r.source_id}`;
+    }
+    els.counts.textContent = counts;
     els.reason.hidden = !r.reason;
     els.reason.textContent = r.reason ? `Not judged: ${r.reason}.` : "";
     els.source.hidden = !info.index;
