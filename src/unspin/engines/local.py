@@ -36,12 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from unspin.trace.fingerprint import (
-    FingerprintParams,
-    default_canonicalizer,
-    exact_key,
-    fingerprint,
-)
+from unspin.trace.fingerprint import FingerprintParams, default_canonicalizer, fingerprint
 from unspin.trace.index import MIN_SIMILARITY, document_date
 from unspin.types import Document
 
@@ -261,20 +256,41 @@ def bucket_pairs(keys: np.ndarray, valid: np.ndarray, neighbours: int) -> np.nda
 
 
 class _TextStore:
-    """Random access to the texts of all partitions of a work dir (in a worker)."""
+    """Random access to the texts (and exact keys) of all partitions of a work dir."""
 
     def __init__(self, work: Path, starts: np.ndarray) -> None:
         self.work = work
         self.starts = starts
         self.offsets: dict[int, np.ndarray] = {}
+        self.exacts: dict[int, np.ndarray] = {}
+        self.recent: dict[int, str] = {}  # the same texts recur in neighbouring pairs
+
+    def _part(self, n: int) -> tuple[int, int]:
+        k = int(np.searchsorted(self.starts, n, side="right") - 1)
+        return k, n - int(self.starts[k])
+
+    def exact(self, n: int) -> int:
+        k, row = self._part(n)
+        exacts = self.exacts.get(k)
+        if exacts is None:
+            exacts = self.exacts[k] = np.load(_partition_dir(self.work, k) / "exact.npy")
+        return int(exacts[row])
 
     def text(self, n: int) -> str:
-        k = int(np.searchsorted(self.starts, n, side="right") - 1)
+        hit = self.recent.get(n)
+        if hit is None:
+            hit = self._read(n)
+            if len(self.recent) >= 256:
+                self.recent.pop(next(iter(self.recent)))
+            self.recent[n] = hit
+        return hit
+
+    def _read(self, n: int) -> str:
+        k, row = self._part(n)
         offsets = self.offsets.get(k)
         part = _partition_dir(self.work, k)
         if offsets is None:
             offsets = self.offsets[k] = np.load(part / "offsets.npy")
-        row = n - int(self.starts[k])
         a, b = int(offsets[row]), int(offsets[row + 1])
         with open(part / "texts.bin", "rb") as fh:
             fh.seek(a)
@@ -306,7 +322,7 @@ def verify_pairs(
         tx, ty = store.text(x), store.text(y)
         # Align in an order set by content, not position, so that exact copies of one text get
         # identical figures against any third text (their tie is then broken by position).
-        if exact_key(tx) <= exact_key(ty):
+        if store.exact(x) <= store.exact(y):
             al = align(ty, tx, canon)
             margin = naturalness_margin(al, ty, tx, context) if al.substitutions else 0.0
             spin_x, spin_y = al.source_spin_ratio, al.spin_ratio

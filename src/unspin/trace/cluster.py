@@ -17,6 +17,7 @@ Pure functions over plain data; the local engine and a Spark engine call the sam
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from unspin.trace.align import Alignment, Substitution, align, apply_substitutions
-from unspin.trace.fingerprint import Canonicalizer, default_canonicalizer
+from unspin.trace.fingerprint import Canonicalizer, default_canonicalizer, word_spans
 
 __all__ = [
     "Member",
@@ -94,26 +95,27 @@ def naturalness_margin(alignment: Alignment, text: str, source: str, context: An
         from unspin.context import get_context_model
 
         context = get_context_model()
+    t_words, t_spans = word_spans(text)
+    s_words, s_spans = word_spans(source)
+    t_starts = [a for a, _ in t_spans]
+    s_starts = [a for a, _ in s_spans]
     wins = 0
     for s in subs:
-        fit_text = _fit(context, text, s.start, s.end)
-        fit_source = _fit(context, source, s.source_start, s.source_end)
+        fit_text = _fit(context, t_words, t_starts, s.start, s.end)
+        fit_source = _fit(context, s_words, s_starts, s.source_start, s.source_end)
         wins += (fit_source > fit_text) - (fit_text > fit_source)
     return wins / len(subs)
 
 
-def _fit(context: Any, text: str, start: int, end: int) -> float:
-    """Bigram fit of text[start:end] between the word before and the word after it."""
-    from unspin.trace.fingerprint import WORD_RE, normalize_word
-
-    left = WORD_RE.findall(text[max(0, start - 40) : start])
-    right = WORD_RE.findall(text[end : end + 40])
-    middle = [normalize_word(w) for w in WORD_RE.findall(text[start:end])]
-    before = normalize_word(left[-1]) if left else "<s>"
-    after = normalize_word(right[0]) if right else "</s>"
-    if not middle:  # a dropped word: how well the neighbours join up without it
+def _fit(context: Any, words: list[str], starts: list[int], start: int, end: int) -> float:
+    """Bigram fit of the words in [start, end) between the word before and the word after."""
+    first = bisect_left(starts, start)
+    last = bisect_left(starts, end) if end > start else first
+    before = words[first - 1] if first > 0 else "<s>"
+    after = words[last] if last < len(words) else "</s>"
+    if last <= first:  # a dropped word: how well the neighbours join up without it
         return float(context.bigram_logprob(before, after))
-    return float(context.bigram_fit(before, middle, after))
+    return float(context.bigram_fit(before, words[first:last], after))
 
 
 @dataclass(frozen=True, slots=True)

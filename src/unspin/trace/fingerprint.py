@@ -44,6 +44,8 @@ __all__ = [
     "fingerprint",
     "minhash",
     "normalize_word",
+    "normalized_words",
+    "word_spans",
     "shingle_hashes",
 ]
 
@@ -71,6 +73,33 @@ FUNCTION_WORDS = frozenset(
 def normalize_word(word: str) -> str:
     """The form words are compared in: lower case, curly apostrophes straightened."""
     return word.lower().replace("\u2019", "'")
+
+
+def normalized_words(text: str) -> list[str]:
+    """The words of `text` in normalized form (one pass over the whole text: fast)."""
+    return WORD_RE.findall(text.lower().replace("\u2019", "'"))
+
+
+@lru_cache(maxsize=64)
+def word_spans(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Normalized words of `text` with their character spans in `text` (do not mutate them).
+
+    Lower-casing the whole text at once keeps offsets unless a character changes length when
+    lower-cased (e.g. "İ"); such texts are normalized word by word instead. Memoised for the
+    last few texts: verification aligns one text against several others in a row.
+    """
+    lowered = text.lower().replace("\u2019", "'")
+    if len(lowered) == len(text):
+        keys, spans = [], []
+        for m in WORD_RE.finditer(lowered):
+            keys.append(m.group())
+            spans.append(m.span())
+        return keys, spans
+    keys, spans = [], []
+    for m in WORD_RE.finditer(text):
+        keys.append(normalize_word(m.group()))
+        spans.append(m.span())
+    return keys, spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +209,22 @@ class Canonicalizer:
 
     def stream(self, text: str) -> np.ndarray:
         """The canonical stream of `text`: token hashes of its immutables, in order (uint64)."""
+        return self.stream_of(normalized_words(text))
+
+    def stream_of(self, words: list[str]) -> np.ndarray:
+        """The canonical stream of already normalized words (see `normalized_words`)."""
+        memo = self._memo
         key = self.key
-        out = [k for w in WORD_RE.findall(text) if (k := key(w)) is not None]
+        out = []
+        for w in words:
+            k = memo[w] if w in memo else key(w)
+            if k is not None:
+                out.append(k)
         return np.fromiter(out, dtype=np.uint64, count=len(out))
 
     def immutable_words(self, text: str) -> list[str]:
         """The immutables of `text` as words (lower case): the stream, readable, for debugging."""
-        return [normalize_word(w) for w in WORD_RE.findall(text) if self.key(w) is not None]
+        return [w for w in normalized_words(text) if self.key(w) is not None]
 
 
 def _lexicon_phrases(lexicon: Any) -> Iterable[str]:
@@ -301,8 +339,11 @@ def band_keys(signature: np.ndarray, params: FingerprintParams) -> np.ndarray:
 
 def exact_key(text: str) -> int:
     """A key shared by texts with the same words in the same order (case, punctuation aside)."""
-    words = " ".join(normalize_word(w) for w in WORD_RE.findall(text))
-    digest = hashlib.blake2b(words.encode("utf-8"), digest_size=8).digest()
+    return _exact_key_of(normalized_words(text))
+
+
+def _exact_key_of(words: list[str]) -> int:
+    digest = hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
 
 
@@ -312,13 +353,14 @@ def fingerprint(
     """The full fingerprint of one text (pure: same text and settings, same fingerprint)."""
     canon = canon or default_canonicalizer()
     params = params or FingerprintParams()
-    stream = canon.stream(text)
+    words = normalized_words(text)
+    stream = canon.stream_of(words)
     sig = minhash(shingle_hashes(stream, params.shingle), params.num_perm, params.seed)
     if len(stream) >= MIN_IMMUTABLES:
         bands = band_keys(sig, params)
     else:  # too little to tell apart from other short texts: exact copies only
         bands = np.empty(0, dtype=np.int64)
-    return Fingerprint(sig, bands, exact_key(text), len(stream))
+    return Fingerprint(sig, bands, _exact_key_of(words), len(stream))
 
 
 def fingerprints(
