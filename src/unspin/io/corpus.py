@@ -37,6 +37,9 @@ CORPUS_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet", ".warc", ".warc.gz")
 _FOLDER_SUFFIXES = (".txt", ".html", ".htm", *CORPUS_SUFFIXES)
 _PARQUET_BATCH = 2048
 _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+_WARC_TYPES = frozenset(
+    "warcinfo response resource request metadata revisit conversion continuation".split()
+)
 
 
 def _kind(path: Path) -> str:
@@ -158,13 +161,21 @@ def read_warc(path: str | os.PathLike[str]) -> Iterator[Document]:
     n = 0
     try:
         with open(name, "rb") as fh:
-            for record in ArchiveIterator(fh):
-                if record.rec_type != "response" or record.http_headers is None:
+            records = ArchiveIterator(fh, check_digests=True)
+            end = 0
+            for record in records:
+                if record.rec_type not in _WARC_TYPES:
+                    raise InputError("truncated or corrupt WARC file (broken record)", name)
+                wanted = record.rec_type == "response" and record.http_headers is not None
+                ctype = ""
+                if wanted:
+                    ctype = (record.http_headers.get_header("Content-Type") or "").lower()
+                    wanted = ctype.startswith(_TEXT_TYPES)
+                body = record.content_stream().read()  # read all: digests are checked at its end
+                _check_complete(record, name)
+                end = records.get_record_offset() + records.get_record_length()
+                if not wanted:
                     continue
-                ctype = (record.http_headers.get_header("Content-Type") or "").lower()
-                if not ctype.startswith(_TEXT_TYPES):
-                    continue
-                body = record.content_stream().read()
                 n += 1
                 text = _decode_body(body, ctype)
                 if "html" in ctype:
@@ -181,10 +192,25 @@ def read_warc(path: str | os.PathLike[str]) -> Iterator[Document]:
                     "record": n,
                 }
                 yield Document(uri or rid or f"{Path(name).name}:{n}", text, meta)
+            # warcio stops quietly at a record cut off inside its headers: bytes left over.
+            fh.seek(end)
+            if fh.read(4096).strip():
+                raise InputError("truncated or corrupt WARC file (partial last record)", name)
     except ArchiveLoadFailed as exc:
         raise InputError(f"not a readable WARC file ({exc})", name) from None
     except OSError as exc:  # truncated gzip member and the like
         raise InputError(f"truncated or corrupt WARC file ({exc})", name) from None
+
+
+def _check_complete(record: Any, name: str) -> None:
+    """A record whose digest fails, or cannot be checked because its data ends early, is bad."""
+    checker = record.digest_checker
+    headers = record.rec_headers
+    has_digest = headers.get_header("WARC-Block-Digest") or headers.get_header(
+        "WARC-Payload-Digest"
+    )
+    if checker is not None and (checker.passed is False or (has_digest and checker.passed is None)):
+        raise InputError("truncated or corrupt WARC file (record digest does not match)", name)
 
 
 def _decode_body(body: bytes, ctype: str) -> str:
