@@ -932,9 +932,26 @@ def bench_dedup(
     ] = 300,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+    scale: Annotated[
+        str | None,
+        typer.Option(
+            "--scale",
+            help="Instead: time 'unspin dedup' on synthetic corpora of these sizes "
+            "(comma-separated, e.g. 10000,100000,1000000).",
+        ),
+    ] = None,
 ) -> None:
     """Dedup and trace against datasketch MinHashLSH on one corpus with planted copies."""
     paths = _all_paths(corpus, more, "corpus")
+    if scale is not None:
+        try:
+            sizes = [int(x) for x in scale.split(",") if x.strip()]
+        except ValueError:
+            raise typer.BadParameter("sizes must be integers", param_hint="--scale") from None
+        from unspin.bench.dedup import run_scale_bench
+
+        _print_json(run_scale_bench(paths, out, sizes=sizes, seed=seed, workers=workers))
+        return
     from unspin.bench.dedup import run_dedup_bench
 
     figures = run_dedup_bench(paths, out, docs=docs, copies=copies, seed=seed, workers=workers)

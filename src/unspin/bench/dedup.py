@@ -37,9 +37,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
+
 from unspin.bench import metrics
 
-__all__ = ["light_edit", "run_dedup_bench"]
+__all__ = ["light_edit", "run_dedup_bench", "run_scale_bench", "synthetic_corpus"]
 
 RATES = (0.1, 0.2, 0.3, 0.4)
 PROFILES = ("spinbot", "spinnerchief", "wordai", "bestspinner", "wordnet", "moby-rare")
@@ -239,8 +241,9 @@ def _flag_and_gain(items: list[Scored]) -> tuple[dict[str, float], float | None]
         for i, c in enumerate(metrics.flag_counts(flags, swaps)):
             counts[i] += c
         orig = metrics.word_list(original)
-        wer_before += metrics.edit_distance(metrics.word_list(spun), orig)
-        wer_after += metrics.edit_distance(metrics.word_list(restored), orig)
+        # the same word-level Levenshtein distance as `metrics.edit_distance`, in C++
+        wer_before += Levenshtein.distance(metrics.word_list(spun), orig)
+        wer_after += Levenshtein.distance(metrics.word_list(restored), orig)
     f1 = metrics.f1_from_counts(*counts)
     gain = 1 - wer_after / wer_before if wer_before else None
     return {k: round(v, 4) for k, v in f1.items()}, (round(gain, 4) if gain is not None else None)
@@ -263,7 +266,7 @@ def run_dedup_bench(
     from unspin.trace.cluster import consensus_restore
     from unspin.trace.fingerprint import default_canonicalizer
     from unspin.trace.index import Index
-    from unspin.trace.restore import source_restore
+    from unspin.trace.restore import scan_result_from_match
 
     out_dir = Path(out)
     t0 = time.perf_counter()
@@ -322,7 +325,12 @@ def run_dedup_bench(
             result = ix.trace(texts[cid], doc_id=cid, limit=1)
             if result.matches and texts[result.matches[0].source_id] == original:
                 top1 += 1
-            scanned = source_restore(texts[cid], ix, doc_id=cid)
+            # what `scan --index` answers (`source_restore`), from the same trace
+            scanned = (
+                scan_result_from_match(texts[cid], cid, result.matches[0])
+                if result.matches
+                else None
+            )
             if scanned is not None:
                 flags = [(f.start, f.end) for f in scanned.flags]
                 restored = scanned.restored
@@ -430,3 +438,184 @@ def _write_report(out: Path, f: dict[str, Any]) -> None:
         "![recall by rate](recall.png)",
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")
+
+
+# --------------------------------------------------------------------------- scale
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
+
+
+def _sentence_pool(paths: Sequence[str]) -> list[str]:
+    """Sentences of 8-60 words from the corpora (a cheap split: this only feeds a generator)."""
+    out: list[str] = []
+    for path in paths:
+        for doc in _read_jsonl(path):
+            for para in doc["text"].split("\n\n"):
+                for s in _SENTENCE_END.split(para):
+                    if 8 <= len(s.split()) <= 60:
+                        out.append(s.strip())
+    return out
+
+
+def synthetic_corpus(
+    paths: Sequence[str], n: int, *, seed: int = 0, spun_pool: int = 5000
+) -> Iterator[dict[str, Any]]:
+    """Stream n synthetic documents: shuffled corpus sentences, a fifth of them in copy pairs.
+
+    Of every ten documents, eight are 6-18 random sentences of the corpora; the ninth is a
+    family original drawn from a pool of `spun_pool` sentences that were spun in advance (two
+    simulator variants each, rate 0.3), and the tenth is its copy: exact, or spun sentence by
+    sentence. Ids say what a document is: "syn<k>", "fam<k>", "fam<k>~exact" / "fam<k>~spun".
+    Cheap per document (no spinning in the stream), so millions are generated in minutes.
+    """
+    from unspin.spin import spin
+
+    pool = _sentence_pool(paths)
+    rng = random.Random(seed)
+    rng.shuffle(pool)
+    family = pool[:spun_pool]
+    variants = [
+        [spin(s, profile, rate=0.3, seed=seed + i).text for i, s in enumerate(family)]
+        for profile in ("spinbot", "bestspinner")
+    ]
+    for k in range(n):
+        r = random.Random(f"{seed}:{k}")
+        slot = k % 10
+        if slot < 8:
+            picks = [pool[r.randrange(len(pool))] for _ in range(r.randint(6, 18))]
+            yield {"id": f"syn{k}", "text": " ".join(picks)}
+        elif slot == 8:
+            idx = [r.randrange(len(family)) for _ in range(r.randint(6, 12))]
+            yield {"id": f"fam{k}", "text": " ".join(family[i] for i in idx)}
+        else:
+            src = random.Random(f"{seed}:{k - 1}")
+            idx = [src.randrange(len(family)) for _ in range(src.randint(6, 12))]
+            if r.random() < 0.25:
+                yield {"id": f"fam{k - 1}~exact", "text": " ".join(family[i] for i in idx)}
+            else:
+                v = variants[r.randrange(2)]
+                yield {"id": f"fam{k - 1}~spun", "text": " ".join(v[i] for i in idx)}
+
+
+class _PeakRss:
+    """Samples the summed RSS of a process and all its descendants (Linux /proc)."""
+
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        import threading
+
+        self.pid = pid
+        self.every = every
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = defaultdict(list)
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                children[ppid].append(int(entry))
+        out, todo = [], [self.pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            todo.extend(children.get(p, []))
+        return out
+
+    def _rss(self, pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, sum(self._rss(p) for p in self._tree()))
+            self._stop.wait(self.every)
+
+    def stop(self) -> int:
+        """Stop sampling; the peak in bytes."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def run_scale_bench(
+    corpus: Sequence[str],
+    out: str | os.PathLike[str],
+    *,
+    sizes: Sequence[int] = (10_000, 100_000, 1_000_000),
+    seed: int = 0,
+    workers: int = 2,
+) -> dict[str, Any]:
+    """`unspin dedup` on synthetic corpora of growing size: wall time, peak RSS, recall.
+
+    Each corpus is generated to `out/syn-<n>.jsonl` first (not timed), then deduplicated by the
+    CLI in a child process whose whole process tree is sampled for memory. Figures are appended
+    to `out/scale.json` after each size, so a long run reports as it goes.
+    """
+    import subprocess
+    import sys
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_path = out_dir / "scale.json"
+    results: dict[str, Any] = (
+        json.loads(results_path.read_text()) if results_path.exists() else {}
+    )
+    for n in sizes:
+        if str(n) in results:
+            continue
+        path = out_dir / f"syn-{n}.jsonl"
+        if not path.exists():
+            t = time.perf_counter()
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for rec in synthetic_corpus(corpus, n, seed=seed):
+                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            os.replace(tmp, path)
+            gen_s = time.perf_counter() - t
+        else:
+            gen_s = None
+        clusters = out_dir / f"clusters-{n}.jsonl"
+        cmd = [sys.executable, "-m", "unspin.cli", "dedup", str(path), "--output", str(clusters),
+               "--workers", str(workers)]  # fmt: skip
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        monitor = _PeakRss(proc.pid)
+        _, err = proc.communicate()
+        peak = monitor.stop()
+        wall = time.perf_counter() - t
+        if proc.returncode != 0:
+            raise RuntimeError(f"dedup of {path} failed: {err.strip()[-500:]}")
+        rows = {}
+        for line in open(clusters, encoding="utf-8"):
+            r = json.loads(line)
+            rows[r["id"]] = r
+        copies = [i for i in rows if "~" in i]
+        found = sum(rows[c]["cluster"] == rows[c.split("~")[0]]["cluster"] for c in copies)
+        false_copies = sum(
+            1 for i, r in rows.items() if r["role"] == "copy" and "~" not in i
+            and r["cluster"].split("~")[0] != i.split("~")[0]
+        )  # fmt: skip
+        results[str(n)] = {
+            "documents": len(rows),
+            "wall_seconds": round(wall, 1),
+            "seconds_per_1k_docs": round(1000 * wall / max(len(rows), 1), 2),
+            "peak_rss_mb": round(peak / 2**20),
+            "planted_copies": len(copies),
+            "copy_recall": round(found / max(len(copies), 1), 4),
+            "unplanted_copies": false_copies,
+            "generation_seconds": round(gen_s, 1) if gen_s is not None else None,
+            "workers": workers,
+            "summary": err.strip().splitlines()[-1] if err.strip() else "",
+        }
+        results_path.write_text(json.dumps(results, indent=2))
+    return results

@@ -518,12 +518,13 @@ def _stage_clusters(
     np.add.at(wins, a, good[:, 6])
     np.add.at(wins, b, -good[:, 6])
     # Members of each multi-member cluster, in input order.
-    order = np.argsort(labels, kind="stable")
-    sl = labels[order]
-    cut = np.flatnonzero(np.diff(sl)) + 1
+    # Only documents in some verified pair can share a cluster: group those, not all n.
+    paired = np.unique(np.concatenate([a, b])) if len(a) else np.empty(0, dtype=np.int64)
+    order = paired[np.argsort(labels[paired], kind="stable")]
+    cut = np.flatnonzero(np.diff(labels[order])) + 1
     source_of = np.arange(n, dtype=np.int64)
     groups: dict[int, list[int]] = {}  # cluster label -> members, input order
-    for group in np.split(order, cut) if n else []:
+    for group in np.split(order, cut) if len(order) else []:
         if len(group) < 2:
             continue
         members = [Member(int(i), dates[i], float(wins[i])) for i in group]
