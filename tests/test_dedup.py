@@ -124,6 +124,11 @@ def test_union_find_labels_do_not_depend_on_pair_order() -> None:
 def test_choose_source() -> None:
     undated = [Member(0, None, -0.5), Member(1, None, 1.0), Member(2, None, 1.0)]
     assert choose_source(undated) == 1  # least spun, ties to the first in the input
+    # An unspun edit reads as naturally as the source, but is further from everyone.
+    edit = [Member(0, None, 1.2, 0.80), Member(1, None, 1.1, 0.90), Member(2, None, -2.3, 0.85)]
+    assert choose_source(edit) == 1
+    spun_only = [Member(0, None, -0.5, 0.9), Member(1, None, -0.1, 0.7)]
+    assert choose_source(spun_only) == 1  # no member reads naturally: the best one
     dated = [Member(0, None, 3.0), Member(1, "2021-05-01", -1.0), Member(2, "2020-01-01", -2.0)]
     assert choose_source(dated) == 2  # the earliest date wins over spin evidence
 

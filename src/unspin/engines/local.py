@@ -517,6 +517,13 @@ def _stage_clusters(
     wins = np.zeros(n, dtype=np.float64)
     np.add.at(wins, a, good[:, 6])
     np.add.at(wins, b, -good[:, 6])
+    closeness = np.zeros(n, dtype=np.float64)
+    degree = np.zeros(n, dtype=np.float64)
+    np.add.at(closeness, a, good[:, 3])
+    np.add.at(closeness, b, good[:, 3])
+    np.add.at(degree, a, 1.0)
+    np.add.at(degree, b, 1.0)
+    closeness = closeness / np.maximum(degree, 1.0)
     # Members of each multi-member cluster, in input order.
     # Only documents in some verified pair can share a cluster: group those, not all n.
     paired = np.unique(np.concatenate([a, b])) if len(a) else np.empty(0, dtype=np.int64)
@@ -527,7 +534,9 @@ def _stage_clusters(
     for group in np.split(order, cut) if len(order) else []:
         if len(group) < 2:
             continue
-        members = [Member(int(i), dates[i], float(wins[i])) for i in group]
+        members = [
+            Member(int(i), dates[i], round(float(wins[i]), 9), float(closeness[i])) for i in group
+        ]
         src = choose_source(members)
         source_of[group] = src
         groups[int(labels[group[0]])] = [int(i) for i in group]

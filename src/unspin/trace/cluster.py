@@ -120,22 +120,32 @@ def _fit(context: Any, words: list[str], starts: list[int], start: int, end: int
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """What choosing a cluster's source needs to know about one member."""
+    """What choosing a cluster's source needs to know about one member.
+
+    `wins`: summed naturalness margins against the members it was verified with;
+    `closeness`: its mean identity (share of equal words) with them.
+    """
 
     index: int
     date: str | None
-    wins: float  # summed naturalness margins against the members it was verified with
+    wins: float
+    closeness: float = 0.0
 
 
 def choose_source(members: Sequence[Member]) -> int:
     """The index of a cluster's likely source: earliest date if any, else least spun.
 
-    Ties (exact copies) fall to the member that came first in the input.
+    Least spun: the members that read more naturally than the cluster on the whole (positive
+    wins; else the best one) — an unspun copy, say lightly edited, ties with the source there —
+    and among them the one closest to all others (an edit drifts away from every copy), then
+    the first in the input (exact copies).
     """
     dated = [m for m in members if m.date]
     if dated:
         return min(dated, key=lambda m: (m.date, -m.wins, m.index)).index
-    return min(members, key=lambda m: (-round(m.wins, 9), m.index)).index
+    best = max(m.wins for m in members)
+    natural = [m for m in members if m.wins > 0] or [m for m in members if m.wins == best]
+    return min(natural, key=lambda m: (-round(m.closeness, 9), m.index)).index
 
 
 def consensus_restore(

@@ -55,7 +55,8 @@ __all__ = [
 WORD_RE = re.compile(r"[^\W_]+(?:[.,'\u2019\-][^\W_]+)*")
 # Texts with fewer immutables get no LSH keys: a handful of names or numbers ("Reuters", "mln")
 # is shared by thousands of unrelated short texts. They are still matched as exact copies.
-MIN_IMMUTABLES = 5
+MIN_IMMUTABLES = 4
+MIN_SKELETON = 12
 _EMPTY = np.uint32(0xFFFFFFFF)
 
 # Small words phrase swaps add and drop ("help" -> "lend a hand", "in recent years" ->
@@ -67,6 +68,10 @@ FUNCTION_WORDS = frozenset(
     doing 's can could will would shall should may might must over under above below near across
     against between upon toward towards all any such less few whether unless even already yet
     thus within besides whereas instead more with about after before""".split()
+)
+# Function words in the skeleton of short texts: the ones spinners neither swap nor drop.
+_SKELETON_WORDS = FUNCTION_WORDS - frozenset(
+    """with about after before the a an that on of to in at for more all""".split()
 )
 
 
@@ -143,7 +148,8 @@ class Fingerprint:
     """One document's fingerprint.
 
     `signature`: MinHash (uint32 x num_perm; all 0xFFFFFFFF when the text has no immutables).
-    `bands`: LSH keys (int64 x bands; empty below `MIN_IMMUTABLES` immutables). `exact`: a key
+    `bands`: LSH keys (int64 x bands; from the skeleton below `MIN_IMMUTABLES` immutables, none
+    for a skeleton under `MIN_SKELETON` words). `exact`: a key
     equal for texts with the same words in the same order (case and punctuation aside).
     `immutables`: length of the canonical stream.
     """
@@ -220,6 +226,19 @@ class Canonicalizer:
             k = memo[w] if w in memo else key(w)
             if k is not None:
                 out.append(k)
+        return np.fromiter(out, dtype=np.uint64, count=len(out))
+
+    def skeleton_of(self, words: list[str]) -> np.ndarray:
+        """Hashes of the immutables and stable function words of normalized words, in order."""
+        memo = self._memo
+        key = self.key
+        out = []
+        for w in words:
+            k = memo[w] if w in memo else key(w)
+            if k is not None:
+                out.append(k)
+            elif w in _SKELETON_WORDS:
+                out.append(_token_hash(w))
         return np.fromiter(out, dtype=np.uint64, count=len(out))
 
     def immutable_words(self, text: str) -> list[str]:
@@ -356,10 +375,17 @@ def fingerprint(
     words = normalized_words(text)
     stream = canon.stream_of(words)
     sig = minhash(shingle_hashes(stream, params.shingle), params.num_perm, params.seed)
+    bands = np.empty(0, dtype=np.int64)
     if len(stream) >= MIN_IMMUTABLES:
         bands = band_keys(sig, params)
-    else:  # too little to tell apart from other short texts: exact copies only
-        bands = np.empty(0, dtype=np.int64)
+    else:
+        # Too few names and numbers to tell this text from other short ones. The count of
+        # immutables survives spinning, so its copies land here too: fingerprint them all by
+        # their skeleton instead (immutables and the small words spinners rarely touch).
+        skeleton = canon.skeleton_of(words)
+        if len(skeleton) >= MIN_SKELETON:
+            sig = minhash(shingle_hashes(skeleton, params.shingle), params.num_perm, params.seed)
+            bands = band_keys(sig, params)
     return Fingerprint(sig, bands, _exact_key_of(words), len(stream))
 
 

@@ -53,6 +53,7 @@ SCHEMA_VERSION = "1"
 MIN_SIMILARITY = 0.8  # alignment similarity from which a candidate counts as a copy
 _MIN_ESTIMATE = 0.15  # estimated Jaccard below which a candidate is not worth aligning
 _BATCH = 500
+_FAMILY = 6  # matches compared with one another to find the least spun
 
 
 class IndexError_(Exception):  # noqa: N801 - "IndexError" is a builtin
@@ -419,9 +420,10 @@ class Index:
     ) -> TraceResult:
         """The likely sources of `text`: verified by alignment, best first.
 
-        Ranked by identity (the share of words equal to the candidate: a source needs fewer
-        swaps than another spun copy of it), then earliest date, then id. A document indexed
-        under `doc_id` itself is left out when `exclude_self`.
+        Ranked like a dedup cluster's members: the earliest dated first; then the least spun
+        (context fit of the substitutions between the text and its matches, see
+        `_family_wins`); then identity (share of words equal to the text), then id. A document
+        indexed under `doc_id` itself is left out when `exclude_self`.
         """
         fp = fingerprint(text, self.canon, self.params)
         cands = [
@@ -432,7 +434,7 @@ class Index:
         if not cands:
             return TraceResult(doc_id, [])
         rows = self._rows([n for n, _ in cands])
-        matches: list[Match] = []
+        found: list[tuple[Match, Alignment, str]] = []
         for n, _ in cands:
             source_id, date, source = rows[n]
             if exclude_self and source_id == doc_id:
@@ -440,16 +442,46 @@ class Index:
             a: Alignment = align(text, source, self.canon)
             if a.similarity < min_similarity:
                 continue
-            matches.append(
-                Match(source_id, a.similarity, a.spin_ratio, a.substitutions, a.identity, date)
-            )
-        matches.sort(key=_rank_key)
+            match = Match(source_id, a.similarity, a.spin_ratio, a.substitutions, a.identity, date)
+            found.append((match, a, source))
+        found.sort(key=lambda f: (-f[0].identity, f[0].source_id))
+        wins = _family_wins(text, found[:_FAMILY], self.canon) if len(found) > 1 else {}
+        matches = [m for m, _, _ in found]
+        matches.sort(key=lambda m: _rank_key(m, wins.get(m.source_id, 0.0)))
         return TraceResult(doc_id, matches[:limit])
 
 
-def _rank_key(m: Match) -> tuple[float, int, str, str]:
-    # Dated sources before undated ones, earlier before later, then the id for determinism.
-    return (-round(m.identity, 6), m.date is None, m.date or "", m.source_id)
+def _family_wins(
+    text: str, found: list[tuple[Match, Alignment, str]], canon: Canonicalizer
+) -> dict[str, float]:
+    """How much each match reads like the original among the traced text and its matches.
+
+    All of them are copies of one story; as in `unspin.trace.cluster`, every pair's
+    substitutions are judged by context fit, and a member scores its summed margins. Another
+    spun copy that happens to share the traced text's synonym choices is thus ranked after the
+    source, although it has more words in common with the text.
+    """
+    from unspin.context import get_context_model
+    from unspin.trace.cluster import naturalness_margin
+
+    context = get_context_model()
+    wins: dict[str, float] = {m.source_id: 0.0 for m, _, _ in found}
+    for m, a, source in found:  # each match against the traced text: alignments at hand
+        wins[m.source_id] += naturalness_margin(a, text, source, context)
+    for i, (mi, _, si) in enumerate(found):
+        for mj, _, sj in found[i + 1 :]:
+            margin = naturalness_margin(align(sj, si, canon), sj, si, context)
+            wins[mi.source_id] += margin
+            wins[mj.source_id] -= margin
+    return wins
+
+
+def _rank_key(m: Match, wins: float) -> tuple[bool, str, bool, float, str]:
+    # The rule dedup uses for a cluster's source: the earliest date where there is one, else
+    # one that reads more naturally than the family on the whole (positive wins: an unspun
+    # copy, e.g. lightly edited, ties with the source here); then the most words in common
+    # with the text, then the id (determinism).
+    return (m.date is None, m.date or "", wins <= 0, -round(m.identity, 6), m.source_id)
 
 
 def _batches(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
