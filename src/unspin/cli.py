@@ -880,6 +880,8 @@ def dedup(
     if engine == "spark" and not spark_available():
         raise InputError("the Spark engine is not part of this installation; use --engine local")
     paths = _corpus_paths(corpus)
+    if "-" in paths:
+        raise InputError("dedup reads files and folders, not stdin (a rerun must resume)")
     if os.path.isdir(output):
         raise InputError("is a directory, not a file", output)
     from unspin.engines.local import DedupConfig, run_dedup
