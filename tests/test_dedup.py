@@ -279,3 +279,35 @@ def test_cli_dedup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("dedup", str(tmp_path / "nope"), "--output", str(out)) == 2
     assert run("dedup", str(folder), "--output", str(out), "--engine", "hadoop") == 2
     shutil.rmtree(folder)
+
+
+# --------------------------------------------------------------------------- bench helpers
+
+
+def test_synthetic_corpus_is_a_deterministic_stream_with_copy_pairs(tmp_path: Path) -> None:
+    from unspin.bench.dedup import synthetic_corpus
+
+    src = tmp_path / "c.jsonl"
+    _write_jsonl(src, [Document(k, v, {}) for k, v in STORIES.items()])
+    first = list(synthetic_corpus([str(src)], 40, seed=2, spun_pool=6))
+    again = list(synthetic_corpus([str(src)], 20, seed=2, spun_pool=6))
+    assert again == first[:20]  # a smaller corpus is a prefix of a larger one
+    ids = [d["id"] for d in first]
+    assert len(set(ids)) == 40
+    texts = {d["id"]: d["text"] for d in first}
+    for k in range(9, 40, 10):
+        copy = ids[k]
+        assert copy.startswith(f"fam{k - 1}~")
+        if copy.endswith("~exact"):
+            assert texts[copy] == texts[f"fam{k - 1}"]
+        else:
+            assert texts[copy] != texts[f"fam{k - 1}"]
+
+
+def test_light_edit_keeps_most_of_the_text() -> None:
+    from unspin.bench.dedup import light_edit
+    from unspin.trace.align import align
+
+    edited = light_edit(STORIES["bridge"], random.Random(4))
+    assert edited != STORIES["bridge"]
+    assert 0.7 <= align(edited, STORIES["bridge"]).similarity < 1.0  # one of 5 sentences gone
