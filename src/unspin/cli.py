@@ -859,7 +859,7 @@ def dedup(
     min_similarity: Annotated[
         float,
         typer.Option("--min-similarity", min=0.0, max=1.0, help="Alignment similarity of a copy."),
-    ] = 0.8,
+    ] = 0.7,
     restore_copies: Annotated[
         bool,
         typer.Option("--restore", help="Add the consensus restoration of every spun copy."),

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1"
-MIN_SIMILARITY = 0.8  # alignment similarity from which a candidate counts as a copy
+MIN_SIMILARITY = 0.7  # alignment similarity from which a candidate counts as a copy
 _MIN_ESTIMATE = 0.15  # estimated Jaccard below which a candidate is not worth aligning
 _BATCH = 500
 _FAMILY = 6  # matches compared with one another to find the least spun
