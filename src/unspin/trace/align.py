@@ -106,9 +106,19 @@ def align(text: str, source: str, canon: Canonicalizer | None = None) -> Alignme
     equal = substituted = swapped = edits = 0
     subs: list[Substitution] = []
     key = canon.key
+    memo = canon._memo  # noqa: SLF001 - the memo `key` fills; read directly in this hot loop
+
+    def mutable(words: list[str]) -> bool:
+        return all((memo[w] if w in memo else key(w)) is None for w in words)
+
     for op, i1, i2, j1, j2 in opcodes(s_keys, t_keys):
         if op == "equal":
             equal += i2 - i1
+            if (
+                source[s_spans[i1][0] : s_spans[i2 - 1][1]]
+                == text[t_spans[j1][0] : t_spans[j2 - 1][1]]
+            ):
+                continue  # the usual case: the very same characters
             # Same word, other case: a spinner's capitalised swap ("sale Went ahead").
             for d in range(i2 - i1):
                 (a1, a2), (b1, b2) = s_spans[i1 + d], t_spans[j1 + d]
@@ -119,8 +129,8 @@ def align(text: str, source: str, canon: Canonicalizer | None = None) -> Alignme
         spin_like = (
             src_n <= MAX_PHRASE
             and txt_n <= MAX_PHRASE
-            and all(key(w) is None for w in s_keys[i1:i2])
-            and all(key(w) is None for w in t_keys[j1:j2])
+            and mutable(s_keys[i1:i2])
+            and mutable(t_keys[j1:j2])
         )
         if not spin_like:
             edits += 1

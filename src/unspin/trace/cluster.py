@@ -28,6 +28,8 @@ import numpy as np
 from unspin.trace.align import Alignment, Substitution, align, apply_substitutions
 from unspin.trace.fingerprint import Canonicalizer, default_canonicalizer, word_spans
 
+_MAX_JUDGED = 40  # substitutions judged per pair at most
+
 __all__ = [
     "Member",
     "UnionFind",
@@ -91,6 +93,9 @@ def naturalness_margin(alignment: Alignment, text: str, source: str, context: An
     subs = [s for s in alignment.substitutions if s.text.lower() != s.source_text.lower()]
     if not subs:
         return 0.0
+    if len(subs) > _MAX_JUDGED:  # an evenly spread sample decides as well, for less work
+        step = len(subs) / _MAX_JUDGED
+        subs = [subs[int(k * step)] for k in range(_MAX_JUDGED)]
     if context is None:
         from unspin.context import get_context_model
 

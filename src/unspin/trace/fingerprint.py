@@ -23,6 +23,7 @@ Pipeline: `Canonicalizer.stream(text)` (uint64 token hashes) → `shingle_hashes
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ WORD_RE = re.compile(r"[^\W_]+(?:[.,'\u2019\-][^\W_]+)*")
 MIN_IMMUTABLES = 4
 MIN_SKELETON = 12
 _EMPTY = np.uint32(0xFFFFFFFF)
+_SPAN = operator.methodcaller("span")
 
 # Small words phrase swaps add and drop ("help" -> "lend a hand", "in recent years" ->
 # "lately"); never immutable, whatever the lexicon holds.
@@ -95,11 +97,8 @@ def word_spans(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     """
     lowered = text.lower().replace("\u2019", "'")
     if len(lowered) == len(text):
-        keys, spans = [], []
-        for m in WORD_RE.finditer(lowered):
-            keys.append(m.group())
-            spans.append(m.span())
-        return keys, spans
+        # Two passes in C (findall, map over finditer) beat one Python loop by ~2x.
+        return WORD_RE.findall(lowered), list(map(_SPAN, WORD_RE.finditer(lowered)))
     keys, spans = [], []
     for m in WORD_RE.finditer(text):
         keys.append(normalize_word(m.group()))
@@ -258,18 +257,27 @@ def _lexicon_phrases(lexicon: Any) -> Iterable[str]:
     return lexicon._pool  # noqa: SLF001 - read-only use of the pool of stored strings
 
 
+# Suffixes to strip (and what to put back) to reach a lemma of a form no dictionary knows, such
+# as the broken forms spinners write ("leadings", "lookers", "companied", "rived").
+_SUFFIXES = (
+    ("ings", ""), ("ing", ""), ("ing", "e"), ("ies", "y"), ("ied", "y"), ("iest", "y"),
+    ("ier", "y"), ("es", ""), ("ed", ""), ("ed", "e"), ("ers", ""), ("er", ""), ("er", "e"),
+    ("est", ""), ("est", "e"), ("s", ""), ("d", ""), ("ly", ""),
+)  # fmt: skip
+
+
 @lru_cache(maxsize=200_000)
 def _lemmas(word: str) -> frozenset[str]:
-    """Dictionary and rule-based lemmas of `word` (lemminflect), for broken spinner forms."""
-    from lemminflect import getAllLemmas, getAllLemmasOOV
+    """Dictionary lemmas of `word` (lemminflect), else the stems its suffix rules give."""
+    from lemminflect import getAllLemmas
 
     out: set[str] = set()
     for forms in getAllLemmas(word).values():
         out.update(forms)
     if not out and word.isalpha():
-        for upos in ("NOUN", "VERB"):
-            for forms in getAllLemmasOOV(word, upos).values():
-                out.update(forms)
+        for suffix, repl in _SUFFIXES:
+            if word.endswith(suffix) and len(word) > len(suffix):
+                out.add(word[: -len(suffix)] + repl)
     return frozenset(out)
 
 
