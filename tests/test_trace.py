@@ -293,3 +293,25 @@ def test_cli_index_trace_and_scan(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert scanned["evidence"] == "source" and scanned["source_id"] == "orchard"
     assert run("trace", str(spun), "--index", str(tmp_path / "missing.sqlite")) == 2
     assert "no such index" in capsys.readouterr().err
+
+
+def test_word_level_comparison_agrees_with_the_alignment() -> None:
+    from unspin.context import get_context_model
+    from unspin.trace.align import compare_words
+    from unspin.trace.cluster import block_margin, naturalness_margin
+    from unspin.trace.fingerprint import normalized_words
+
+    context = get_context_model()
+    cases = zip((HARBOUR, FACTORY, ORCHARD), PROFILES[:3], strict=True)
+    for seed, (text, profile) in enumerate(cases):
+        spun = spin(text, profile, rate=0.3, seed=seed).text
+        for a, b in ((spun, text), (text, spun), (FACTORY, HARBOUR)):
+            full = align(a, b)
+            wa, wb = normalized_words(a), normalized_words(b)
+            fast = compare_words(wa, wb)
+            assert fast.similarity == pytest.approx(full.similarity)
+            assert fast.identity == pytest.approx(full.identity)
+            assert fast.spin_ratio == pytest.approx(full.spin_ratio)
+            assert block_margin(fast.spin_blocks, wa, wb, context) == pytest.approx(
+                naturalness_margin(full, a, b, context)
+            )

@@ -36,7 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from unspin.trace.fingerprint import FingerprintParams, default_canonicalizer, fingerprint
+from unspin.trace.fingerprint import (
+    FingerprintParams,
+    default_canonicalizer,
+    fingerprint,
+    normalized_words,
+)
 from unspin.trace.index import MIN_SIMILARITY, document_date
 from unspin.types import Document
 
@@ -264,6 +269,7 @@ class _TextStore:
         self.offsets: dict[int, np.ndarray] = {}
         self.exacts: dict[int, np.ndarray] = {}
         self.recent: dict[int, str] = {}  # the same texts recur in neighbouring pairs
+        self.recent_words: dict[int, list[str]] = {}
 
     def _part(self, n: int) -> tuple[int, int]:
         k = int(np.searchsorted(self.starts, n, side="right") - 1)
@@ -275,6 +281,16 @@ class _TextStore:
         if exacts is None:
             exacts = self.exacts[k] = np.load(_partition_dir(self.work, k) / "exact.npy")
         return int(exacts[row])
+
+    def words(self, n: int) -> list[str]:
+        """The normalized words of document n (kept for the texts seen last)."""
+        hit = self.recent_words.get(n)
+        if hit is None:
+            hit = normalized_words(self.text(n))
+            if len(self.recent_words) >= 256:
+                self.recent_words.pop(next(iter(self.recent_words)))
+            self.recent_words[n] = hit
+        return hit
 
     def text(self, n: int) -> str:
         hit = self.recent.get(n)
@@ -305,32 +321,32 @@ def _store(work: str, starts: tuple[int, ...]) -> _TextStore:
 def verify_pairs(
     work: str, starts: tuple[int, ...], a: np.ndarray, b: np.ndarray, path: str | None
 ) -> np.ndarray:
-    """Worker: align each pair (b's text against a's); rows of `_VERIFY_COLUMNS` (float64).
+    """Worker: compare each pair word by word; rows of `_VERIFY_COLUMNS` (float64).
 
     `margin` > 0 means a reads more naturally (a is likelier the original). Writes the rows to
     `path` atomically when given (a checkpoint) and returns them.
     """
     from unspin.context import get_context_model
-    from unspin.trace.align import align
-    from unspin.trace.cluster import naturalness_margin
+    from unspin.trace.align import compare_words
+    from unspin.trace.cluster import block_margin
 
     store = _store(work, starts)
     canon = default_canonicalizer()
     context = get_context_model()
     rows = np.zeros((len(a), len(_VERIFY_COLUMNS)), dtype=np.float64)
     for k, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-        tx, ty = store.text(x), store.text(y)
-        # Align in an order set by content, not position, so that exact copies of one text get
-        # identical figures against any third text (their tie is then broken by position).
+        wx, wy = store.words(x), store.words(y)
+        # Compare in an order set by content, not position, so that exact copies of one text
+        # get identical figures against any third text (their tie is then broken by position).
         if store.exact(x) <= store.exact(y):
-            al = align(ty, tx, canon)
-            margin = naturalness_margin(al, ty, tx, context) if al.substitutions else 0.0
-            spin_x, spin_y = al.source_spin_ratio, al.spin_ratio
+            f = compare_words(wy, wx, canon)
+            margin = block_margin(f.spin_blocks, wy, wx, context)
+            spin_x, spin_y = f.source_spin_ratio, f.spin_ratio
         else:
-            al = align(tx, ty, canon)
-            margin = -naturalness_margin(al, tx, ty, context) if al.substitutions else 0.0
-            spin_x, spin_y = al.spin_ratio, al.source_spin_ratio
-        rows[k] = (x, y, al.similarity, al.identity, spin_x, spin_y, margin)
+            f = compare_words(wx, wy, canon)
+            margin = -block_margin(f.spin_blocks, wx, wy, context)
+            spin_x, spin_y = f.spin_ratio, f.source_spin_ratio
+        rows[k] = (x, y, f.similarity, f.identity, spin_x, spin_y, margin)
     if path is not None:
         _atomic_save(Path(path), rows)
     return rows

@@ -32,6 +32,7 @@ _MAX_JUDGED = 40  # substitutions judged per pair at most
 
 __all__ = [
     "Member",
+    "block_margin",
     "UnionFind",
     "choose_source",
     "clusters_from_pairs",
@@ -110,6 +111,43 @@ def naturalness_margin(alignment: Alignment, text: str, source: str, context: An
         fit_source = _fit(context, s_words, s_starts, s.source_start, s.source_end)
         wins += (fit_source > fit_text) - (fit_text > fit_source)
     return wins / len(subs)
+
+
+def block_margin(
+    blocks: list[tuple[int, int, int, int]],
+    text_words: list[str],
+    source_words: list[str],
+    context: Any,
+) -> float:
+    """`naturalness_margin` from word-range blocks (see `align.compare_words`): no offsets.
+
+    Same-length blocks are judged word by word, as `align` splits them into substitutions.
+    """
+    pairs: list[tuple[int, int, int, int]] = []
+    for i1, i2, j1, j2 in blocks:
+        if i2 - i1 == j2 - j1:
+            pairs.extend((i1 + d, i1 + d + 1, j1 + d, j1 + d + 1) for d in range(i2 - i1))
+        else:
+            pairs.append((i1, i2, j1, j2))
+    if not pairs:
+        return 0.0
+    if len(pairs) > _MAX_JUDGED:
+        step = len(pairs) / _MAX_JUDGED
+        pairs = [pairs[int(k * step)] for k in range(_MAX_JUDGED)]
+    wins = 0
+    for i1, i2, j1, j2 in pairs:
+        fit_text = _fit_words(context, text_words, j1, j2)
+        fit_source = _fit_words(context, source_words, i1, i2)
+        wins += (fit_source > fit_text) - (fit_text > fit_source)
+    return wins / len(pairs)
+
+
+def _fit_words(context: Any, words: list[str], first: int, last: int) -> float:
+    before = words[first - 1] if first > 0 else "<s>"
+    after = words[last] if last < len(words) else "</s>"
+    if last <= first:
+        return float(context.bigram_logprob(before, after))
+    return float(context.bigram_fit(before, words[first:last], after))
 
 
 def _fit(context: Any, words: list[str], starts: list[int], start: int, end: int) -> float:
