@@ -1,6 +1,7 @@
 """The `unspin` command line: a thin shell over `unspin.api` (no detection logic here).
 
-Commands: `scan`, `restore`, `spin`, `train`, `bench detect`, `serve`. Exit codes: 0 success;
+Commands: `scan`, `restore`, `spin`, `train`, `bench detect`, `serve`, `index build|add`,
+`trace`, `dedup`, `bench dedup`. Exit codes: 0 success;
 2 bad usage or bad input (one line on stderr saying what and where); 1 an internal error (one
 line, and the traceback when `UNSPIN_DEBUG=1`). Results go to stdout, everything else to stderr.
 """
