@@ -64,6 +64,9 @@ FUNCTION_WORDS = frozenset(
     your i me my said says say told tell""".split()
 )
 
+# How much a candidate's thesaurus prior counts against its fit in context (log-linear).
+PRIOR_WEIGHT = 1.0
+
 # How many candidates per span the trigram LM re-scores after the cheap bigram pass.
 TRIGRAM_SHORTLIST = 4
 
@@ -105,7 +108,7 @@ def phrase_entry(
             entry = PhraseEntry(
                 names=tuple(c.text for c in cands),
                 split=tuple(tuple(c.text.split()) for c in cands),
-                log_prior=tuple(0.5 * math.log(c.weight) for c in cands),
+                log_prior=tuple(PRIOR_WEIGHT * math.log(c.weight) for c in cands),
                 weights=tuple(c.weight for c in cands),
                 sources=tuple(c.source for c in cands),
                 zipf_observed=_zipf(phrase),
@@ -161,7 +164,7 @@ def extract(
     context: ContextModel,
     *,
     fast: bool = False,
-    max_candidates: int = 12,
+    max_candidates: int = 24,
 ) -> DocFeatures:
     """Compute the feature matrix for the word tokens of one document.
 

@@ -56,6 +56,8 @@ class SpinModel:
     doc_model: Any
     flag_threshold: float = 0.5
     restore_threshold: float = 0.8
+    # P(spun) at or above which the verdict is "spun"; chosen so few clean documents cross it.
+    doc_threshold: float = 0.5
     meta: dict[str, Any] = field(default_factory=dict)
     fast: SpinModel | None = None  # the variant fitted on --fast (bigram-only) features
 
@@ -95,6 +97,8 @@ class SpinModel:
         if payload.get("format") != MODEL_FORMAT:
             raise ValueError(f"{path}: unsupported model format {payload.get('format')}")
         model = payload["model"]
+        if not hasattr(model, "doc_threshold"):  # written before the field existed
+            model.doc_threshold = 0.5
         from unspin.detect.features import FEATURE_NAMES
 
         if model.meta.get("features") != list(FEATURE_NAMES):

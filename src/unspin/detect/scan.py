@@ -15,8 +15,6 @@ from unspin.restore.rewrite import Edit, apply_edits, match_case
 from unspin.text import tokenize, words
 from unspin.types import Flag, ScanResult, Token
 
-DOC_THRESHOLD = 0.5
-
 
 def scan_text(
     text: str,
@@ -59,7 +57,7 @@ def scan_text(
     return ScanResult(
         id=doc_id,
         spin_probability=p_doc,
-        verdict="spun" if p_doc >= DOC_THRESHOLD else "clean",
+        verdict="spun" if p_doc >= model.doc_threshold else "clean",
         reason=None,
         language=language,
         words=len(word_tokens),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unspin.bench.datasets import sample_paragraphs
+from unspin.detect.compiled import CompiledForest, CompiledLogistic
 from unspin.detect.features import FEATURE_NAMES, extract
 from unspin.detect.model import SpinModel, doc_features
 
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 RATES = (0.1, 0.2, 0.3)
 CLEAN_SHARE = 0.35
+# Budgets set below the issue's limits (1 % clean documents judged spun, 2 clean words changed
+# per 1,000) to leave a margin for documents unlike the calibration paragraphs.
+CLEAN_FLAGGED_SHARE = 0.006
+CLEAN_CHANGES_PER_1000 = 1.5
 
 
 @dataclass(slots=True)
@@ -131,6 +136,7 @@ def fit(
         max_iter=400,
         learning_rate=0.08,
         max_leaf_nodes=48,
+        max_depth=10,  # bounds the walk of the compiled forest at scan time
         l2_regularization=1.0,
         early_stopping=True,
         validation_fraction=0.1,
@@ -138,24 +144,31 @@ def fit(
     )
     word_model.fit(x, y)
 
-    model = SpinModel(word_model=word_model, doc_model=None)
+    # Scans run on the numpy export: no scikit-learn import at load, no thread start-up per call.
+    model = SpinModel(word_model=CompiledForest.from_sklearn(word_model), doc_model=None)
     probs = [model.word_probabilities(_matrix(e, fast)) for e in cal_part]
     doc_x = np.stack([doc_features(p) for p in probs])
     doc_y = np.array([e.spun for e in cal_part], dtype=int)
-    model.doc_model = LogisticRegression(C=1.0, max_iter=1000).fit(doc_x, doc_y)
+    model.doc_model = CompiledLogistic.from_sklearn(
+        LogisticRegression(C=1.0, max_iter=1000).fit(doc_x, doc_y)
+    )
+    doc_p = model.doc_model.predict_proba(doc_x)[:, 1]
+    model.doc_threshold = _clean_quantile_threshold(doc_p[doc_y == 0], CLEAN_FLAGGED_SHARE)
 
     all_p = np.concatenate(probs)
     all_y = np.concatenate([e.labels for e in cal_part])
     model.flag_threshold = _best_f1_threshold(all_p, all_y)
     clean_p = np.concatenate([p for p, e in zip(probs, cal_part, strict=True) if not e.spun])
     model.restore_threshold = _damage_threshold(
-        clean_p, max_per_1000=1.0, floor=model.flag_threshold
+        clean_p, max_per_1000=CLEAN_CHANGES_PER_1000, floor=model.flag_threshold
     )
     report = {
         "word_rows": int(len(y)),
         "word_positive_share": float(y.mean()),
         "flag_threshold": model.flag_threshold,
         "restore_threshold": model.restore_threshold,
+        "doc_threshold": model.doc_threshold,
+        "calibration_spun_detected": float((doc_p[doc_y == 1] >= model.doc_threshold).mean()),
         "calibration_docs": len(cal_part),
     }
     return model, report
@@ -172,6 +185,14 @@ def _best_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
         if f > best_f:
             best_t, best_f = float(t), f
     return round(best_t, 3)
+
+
+def _clean_quantile_threshold(clean_doc_p: np.ndarray, share: float) -> float:
+    """Verdict threshold that at most `share` of the clean calibration documents reach."""
+    if len(clean_doc_p) == 0:
+        return 0.5
+    t = float(np.quantile(clean_doc_p, 1.0 - share, method="higher")) + 1e-6
+    return round(max(t, 0.5), 4)
 
 
 def _damage_threshold(clean_p: np.ndarray, max_per_1000: float, floor: float) -> float:

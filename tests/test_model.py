@@ -1,0 +1,82 @@
+"""The learned models: numpy exports agree with scikit-learn, thresholds do what they promise."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+
+from unspin.detect.compiled import CompiledForest, CompiledLogistic
+from unspin.detect.train import _clean_quantile_threshold, _damage_threshold
+
+
+def _data(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6))
+    x[:, 0] = rng.integers(0, 2, n)  # a binary column, like has_candidates
+    y = ((x[:, 1] * x[:, 0] + np.sin(x[:, 2]) + 0.3 * rng.normal(size=n)) > 0.4).astype(int)
+    return x, y
+
+
+@pytest.mark.parametrize("depth", [None, 4])
+def test_compiled_forest_matches_sklearn(depth):
+    x, y = _data()
+    hgb = HistGradientBoostingClassifier(max_iter=60, max_depth=depth, random_state=0)
+    x_fit = x.copy()
+    x_fit[::37, 3] = np.nan  # so some splits learn where missing values go
+    hgb.fit(x_fit, y)
+    forest = CompiledForest.from_sklearn(hgb)
+    test, _ = _data(500, seed=1)
+    test[::11, 3] = np.nan
+    np.testing.assert_allclose(forest.predict_proba(test), hgb.predict_proba(test), atol=1e-9)
+    assert forest.predict_proba(test[:0]).shape == (0, 2)
+
+
+def test_compiled_forest_rejects_wrong_width():
+    x, y = _data(500)
+    forest = CompiledForest.from_sklearn(HistGradientBoostingClassifier(max_iter=5).fit(x, y))
+    with pytest.raises(ValueError, match="matrix"):
+        forest.predict_proba(x[:, :4])
+
+
+def test_compiled_logistic_matches_sklearn():
+    x, y = _data()
+    lr = LogisticRegression(max_iter=500).fit(x, y)
+    np.testing.assert_allclose(
+        CompiledLogistic.from_sklearn(lr).predict_proba(x[:50]), lr.predict_proba(x[:50])
+    )
+
+
+def test_compiled_models_unpickle_without_sklearn(tmp_path):
+    x, y = _data(500)
+    forest = CompiledForest.from_sklearn(HistGradientBoostingClassifier(max_iter=5).fit(x, y))
+    path = tmp_path / "f.pkl"
+    path.write_bytes(pickle.dumps(forest))
+    code = (
+        "import pickle, sys; f = pickle.load(open(sys.argv[1], 'rb')); "
+        "assert 'sklearn' not in sys.modules, 'sklearn was imported'"
+    )
+    import subprocess
+
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+
+
+def test_clean_quantile_threshold_bounds_clean_share():
+    rng = np.random.default_rng(3)
+    clean = rng.beta(2, 5, size=2000)
+    t = _clean_quantile_threshold(clean, 0.01)
+    assert (clean >= t).mean() <= 0.01
+    assert (clean >= t - 0.02).mean() > 0.005  # not pushed far above what was needed
+    assert _clean_quantile_threshold(np.array([0.1, 0.2]), 0.01) == 0.5  # never below 0.5
+
+
+def test_damage_threshold_respects_budget():
+    rng = np.random.default_rng(4)
+    clean = rng.beta(1, 8, size=20000)
+    t = _damage_threshold(clean, max_per_1000=1.5, floor=0.3)
+    assert (clean >= t).mean() <= 0.0015
+    assert t >= 0.3
