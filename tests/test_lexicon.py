@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,18 @@ def test_a_truncated_cache_file_reads_as_missing(lexicon: Lexicon, tmp_path: Pat
     lexicon.save(path)
     path.write_bytes(path.read_bytes()[: 1 << 20])
     assert Lexicon._read(path) is None
+
+
+def test_phrase_gate_admits_every_target_it_must(lexicon: Lexicon) -> None:
+    """The scan skips longer n-grams when `may_start_phrase` says no: it must never hide a phrase
+    that `has_entry` accepts, inflected heads included."""
+    rng = random.Random(5)
+    targets = [p for p in lexicon._pool if " " in p and lexicon.has_entry(p)]
+    for phrase in rng.sample(targets, 400):
+        first, second = phrase.split(" ")[:2]
+        assert lexicon.may_start_phrase(first, second), phrase
+    for inflected in ("took part in", "interest rates", "looked after"):
+        assert lexicon.has_entry(inflected)
+        assert lexicon.may_start_phrase(*inflected.split(" ")[:2]), inflected
+    # and it does cut: ordinary word pairs start no phrase
+    assert not lexicon.may_start_phrase("purple", "elephants")

@@ -191,6 +191,8 @@ def extract(
                 break
             if length > 1 and not _adjacent(tokens, words[j - 2], words[j - 1]):
                 break
+            if length == 2 and not lexicon.may_start_phrase(normed[i], normed[i + 1]):
+                break
             entry = phrase_entry(lexicon, context, " ".join(normed[i:j]), limit)
             if entry is None:
                 continue

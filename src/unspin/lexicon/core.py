@@ -178,6 +178,7 @@ class Lexicon:
         self._cached_lookup = lru_cache(maxsize=200_000)(self._lookup)
         self._cached_inflect = lru_cache(maxsize=200_000)(self._inflect)
         self.has_entry = lru_cache(maxsize=500_000)(self._has_entry)  # type: ignore[method-assign]
+        self._first_pairs: set[tuple[str, str]] | None = None
 
     # ----------------------------------------------------------------- build, load, save
 
@@ -270,6 +271,32 @@ class Lexicon:
         if i is not None and self._is_target[i]:
             return True
         return any(self._is_target[lemma] for lemma, _ in self._analyses(q))
+
+    def may_start_phrase(self, first: str, second: str) -> bool:
+        """Whether some multiword target could begin with these two normalised words.
+
+        A cheap gate for scanning: most word pairs start no thesaurus phrase, so longer n-grams
+        from them need no lookup. It admits inflected heads the way `has_entry` does.
+        """
+        pairs = self._first_pairs
+        if pairs is None:
+            pairs = set()
+            for i, text in enumerate(self._pool):
+                if " " in text and self._is_target[i]:
+                    a, b = text.split(" ", 2)[:2]
+                    pairs.add((a, b))
+            self._first_pairs = pairs
+        if (first, second) in pairs:
+            return True
+        for word, other, at_first in ((first, second, True), (second, first, False)):
+            i = self._index.get(word)
+            if i is None:
+                continue
+            for lemma, _ in self._ana.get(i, ()):
+                pair = (self._pool[lemma], other) if at_first else (other, self._pool[lemma])
+                if pair in pairs:
+                    return True
+        return False
 
     def _analyses(self, q: str) -> list[tuple[int, int]]:
         """(lemma phrase id, tag id) readings of an inflected phrase; [] for base forms."""
