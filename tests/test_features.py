@@ -35,6 +35,9 @@ class _TinyLexicon:
     def has_entry(self, phrase):
         return phrase in self.table
 
+    def may_start_phrase(self, first, second):
+        return any(k.split(" ")[:2] == [first, second] for k in self.table)
+
 
 def _col(name):
     return FEATURE_NAMES.index(name)
