@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from web_stub import stub_model
+from web_texts import SOURCE, SPUN, SPUN_COPY
 
 import unspin.api
 from unspin import cli
@@ -28,31 +29,11 @@ from unspin.web import create_app
 from unspin.web.app import STATIC_DIR, BodySizeLimit
 from unspin.web.evidence import scan_with_word_probabilities, word_diff_chunks
 
-# Written for these tests: a plain paragraph, then the same one run through a thesaurus by hand.
+# Written for these tests: a plain paragraph (its spun version is web_texts.SPUN).
 CLEAN = (
     "Our small village school will shut its doors in July after one hundred years. Parents said "
     "the decision came as a shock, and many children will now travel by bus to a larger school "
     "in the next town."
-)
-SPUN = (
-    "Our little hamlet school will close its entrances in July after one hundred years. Mothers "
-    "and fathers stated the choice arrived as a jolt, and numerous kids will at this point "
-    "journey by coach to a bigger school in the following town."
-)
-# A news item with names and numbers (what a source index fingerprints), and a spun copy of it.
-SOURCE = (
-    "The Kestrel Bay harbour festival drew a huge crowd on Saturday 14 June. Visitors walked "
-    "along Quarry Quay, ate fresh fish from Polwenna Fisheries and watched the old boats sail past "
-    "Tregarthen lighthouse before the fireworks began at 22:30. Organisers from the Kestrel Bay "
-    "Trust said they expect 9,000 visitors next year, and Councillor Ida Tremayne has promised "
-    "12 extra buses from Penvose station to the seafront."
-)
-SPUN_COPY = (
-    "The Kestrel Bay harbour festival drew an enormous crowd on Saturday 14 June. Guests walked "
-    "along Quarry Quay, consumed fresh fish from Polwenna Fisheries and observed the old boats "
-    "sail past Tregarthen lighthouse prior to the fireworks started at 22:30. Organisers from the "
-    "Kestrel Bay Trust stated they anticipate 9,000 guests next year, and Councillor Ida Tremayne "
-    "has promised 12 additional buses from Penvose station to the seafront."
 )
 SCRIPT = '<script>alert("owned")</script> The huge crowd <img src=x onerror=alert(1)> cheered.'
 
