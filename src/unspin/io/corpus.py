@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,16 @@ from unspin.errors import InputError
 from unspin.io.readers import OnError, ReadStats, html_main_text, read_path
 from unspin.types import Document
 
-__all__ = ["CORPUS_SUFFIXES", "corpus_files", "read_corpus", "read_parquet", "read_warc"]
+__all__ = [
+    "CORPUS_SUFFIXES",
+    "CorpusSource",
+    "corpus_files",
+    "path_sources",
+    "read_corpus",
+    "read_parquet",
+    "read_source",
+    "read_warc",
+]
 
 log = logging.getLogger("unspin.io")
 
@@ -71,19 +82,50 @@ def read_corpus(
     """Stream the documents of files and folders in a fixed order; see the module doc."""
     stats = stats if stats is not None else ReadStats()
     for path in paths:
-        p = Path(path)
-        if os.fspath(path) != "-" and p.is_dir():
-            files = corpus_files(p)
-            if not files:
-                raise InputError("no .txt, .html, .jsonl, .parquet or .warc files inside", str(p))
-            for f in files:
-                rel = f.relative_to(p).as_posix()
-                for doc in _read_one(f, on_error, stats):
-                    if _kind(f) in ("txt", "html", "htm"):
-                        doc = Document(rel, doc.text, doc.meta)
-                    yield doc
-        else:
-            yield from _read_one(p if os.fspath(path) != "-" else "-", on_error, stats)
+        for source in path_sources(path):
+            yield from read_source(source, on_error=on_error, stats=stats)
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusSource:
+    """One file `read_corpus` reads: its path ("-": stdin), and for a .txt/.html file found in
+    a folder, the document id (its path relative to that folder)."""
+
+    path: str
+    doc_id: str | None = None
+
+
+def path_sources(path: str | os.PathLike[str]) -> list[CorpusSource]:
+    """The files behind one corpus argument, in reading order (a folder: sorted, recursive).
+
+    With `read_source` this splits `read_corpus` into units of work that can be read apart,
+    in other processes or on other machines (the Spark engine reads them on its executors).
+    """
+    p = Path(path)
+    if os.fspath(path) == "-" or not p.is_dir():
+        return [CorpusSource(os.fspath(path))]
+    files = corpus_files(p)
+    if not files:
+        raise InputError("no .txt, .html, .jsonl, .parquet or .warc files inside", str(p))
+    return [
+        CorpusSource(
+            os.fspath(f),
+            f.relative_to(p).as_posix() if _kind(f) in ("txt", "html", "htm") else None,
+        )
+        for f in files
+    ]
+
+
+def read_source(
+    source: CorpusSource, *, on_error: OnError = "raise", stats: ReadStats | None = None
+) -> Iterator[Document]:
+    """Stream the documents of one `CorpusSource`, as `read_corpus` would."""
+    stats = stats if stats is not None else ReadStats()
+    path: Path | str = "-" if source.path == "-" else Path(source.path)
+    for doc in _read_one(path, on_error, stats):
+        if source.doc_id is not None:
+            doc = Document(source.doc_id, doc.text, doc.meta)
+        yield doc
 
 
 def _read_one(path: Path | str, on_error: OnError, stats: ReadStats) -> Iterator[Document]:
@@ -152,65 +194,109 @@ def _plain(value: Any) -> Any:
 def read_warc(path: str | os.PathLike[str]) -> Iterator[Document]:
     """Stream the HTML (and plain-text) responses of a WARC file as main-text Documents.
 
-    Non-response records, other content types and pages with no main text are skipped.
+    Non-response records, other content types and pages with no main text are skipped; a
+    truncated or corrupt file (broken headers, a failed digest, bytes left over) is an
+    `InputError` naming the file.
     """
+    name = os.fspath(path)
+    n = 0
+    for record, body in _warc_records(name):
+        wanted = record.rec_type == "response" and record.http_headers is not None
+        ctype = ""
+        if wanted:
+            ctype = (record.http_headers.get_header("Content-Type") or "").lower()
+            wanted = ctype.startswith(_TEXT_TYPES)
+        if not wanted:
+            continue
+        n += 1
+        text = _decode_body(body, ctype)
+        if "html" in ctype:
+            text = html_main_text(text)
+        if not text.strip():
+            continue
+        uri = record.rec_headers.get_header("WARC-Target-URI")
+        rid = record.rec_headers.get_header("WARC-Record-ID")
+        meta = {
+            "path": name,
+            "format": "warc",
+            "url": uri,
+            "date": record.rec_headers.get_header("WARC-Date"),
+            "record": n,
+        }
+        yield Document(uri or rid or f"{Path(name).name}:{n}", text, meta)
+
+
+# What warcio raises on damaged headers (a bad length, a non-ASCII or NUL byte, a broken digest
+# name, a missing status line) besides its own ArchiveLoadFailed: all of them mean a corrupt file.
+_WARC_DAMAGE = (OSError, EOFError, zlib.error, ValueError, TypeError, AttributeError,
+                IndexError, KeyError, UnicodeError)  # fmt: skip
+
+
+def _warc_records(name: str) -> Iterator[tuple[Any, bytes]]:
+    """Each record of a WARC file with its whole body, checked complete (see `read_warc`)."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    name = os.fspath(path)
-    n = 0
     try:
-        with open(name, "rb") as fh:
-            records = ArchiveIterator(fh, check_digests=True)
-            end = 0
-            for record in records:
+        fh = open(name, "rb")  # noqa: SIM115 - closed below, around the yields
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", name) from None
+    with fh:
+        records = ArchiveIterator(fh, check_digests=True)
+        end = 0
+        while True:
+            try:
+                record = next(records, None)
+                if record is None:
+                    # warcio stops quietly at a record cut off inside its headers: bytes left.
+                    fh.seek(end)
+                    if fh.read(4096).strip():
+                        raise InputError(
+                            "truncated or corrupt WARC file (partial last record)", name
+                        )
+                    return
                 if record.rec_type not in _WARC_TYPES:
                     raise InputError("truncated or corrupt WARC file (broken record)", name)
-                wanted = record.rec_type == "response" and record.http_headers is not None
-                ctype = ""
-                if wanted:
-                    ctype = (record.http_headers.get_header("Content-Type") or "").lower()
-                    wanted = ctype.startswith(_TEXT_TYPES)
                 body = record.content_stream().read()  # read all: digests are checked at its end
                 _check_complete(record, name)
                 end = records.get_record_offset() + records.get_record_length()
-                if not wanted:
-                    continue
-                n += 1
-                text = _decode_body(body, ctype)
-                if "html" in ctype:
-                    text = html_main_text(text)
-                if not text.strip():
-                    continue
-                uri = record.rec_headers.get_header("WARC-Target-URI")
-                rid = record.rec_headers.get_header("WARC-Record-ID")
-                meta = {
-                    "path": name,
-                    "format": "warc",
-                    "url": uri,
-                    "date": record.rec_headers.get_header("WARC-Date"),
-                    "record": n,
-                }
-                yield Document(uri or rid or f"{Path(name).name}:{n}", text, meta)
-            # warcio stops quietly at a record cut off inside its headers: bytes left over.
-            fh.seek(end)
-            if fh.read(4096).strip():
-                raise InputError("truncated or corrupt WARC file (partial last record)", name)
-    except ArchiveLoadFailed as exc:
-        raise InputError(f"not a readable WARC file ({exc})", name) from None
-    except OSError as exc:  # truncated gzip member and the like
-        raise InputError(f"truncated or corrupt WARC file ({exc})", name) from None
+            except ArchiveLoadFailed as exc:
+                raise InputError(f"not a readable WARC file ({_one_line(exc)})", name) from None
+            except _WARC_DAMAGE as exc:
+                what = f"{exc.__class__.__name__}: {_one_line(exc)}"
+                raise InputError(f"truncated or corrupt WARC file ({what})", name) from None
+            yield record, body
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 def _check_complete(record: Any, name: str) -> None:
-    """A record whose digest fails, or cannot be checked because its data ends early, is bad."""
+    """A record whose digest fails, or cannot be checked because its data ends early, is bad.
+
+    A payload digest is only meaningful where warcio parsed HTTP headers (it reads responses to
+    non-HTTP URIs, such as dns:, as one block), and a digest in an unknown algorithm cannot be
+    checked at all: neither makes a record corrupt.
+    """
     checker = record.digest_checker
+    if checker is None:
+        return
+    problems = [str(p) for p in checker.problems]
+    failed = [
+        p for p in problems
+        if p.startswith("block digest failed")
+        or (p.startswith("payload digest failed") and record.http_headers is not None)
+    ]  # fmt: skip
+    if failed:
+        raise InputError("truncated or corrupt WARC file (record digest does not match)", name)
     headers = record.rec_headers
     has_digest = headers.get_header("WARC-Block-Digest") or headers.get_header(
         "WARC-Payload-Digest"
     )
-    if checker is not None and (checker.passed is False or (has_digest and checker.passed is None)):
-        raise InputError("truncated or corrupt WARC file (record digest does not match)", name)
+    unknown = any(p.startswith("unknown hash") for p in problems)
+    if has_digest and checker.passed is None and not unknown:
+        raise InputError("truncated or corrupt WARC file (record ends before its digest)", name)
 
 
 def _decode_body(body: bytes, ctype: str) -> str:
