@@ -11,7 +11,13 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from unspin.detect.compiled import CompiledForest, CompiledLogistic
-from unspin.detect.train import _clean_quantile_threshold, _damage_threshold
+from unspin.detect.model import DOC_FEATURE_NAMES, DocEvidence, doc_features
+from unspin.detect.train import (
+    Example,
+    _clean_quantile_threshold,
+    _damage_threshold,
+    pseudo_articles,
+)
 
 
 def _data(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -80,3 +86,35 @@ def test_damage_threshold_respects_budget():
     t = _damage_threshold(clean, max_per_1000=1.5, floor=0.3)
     assert (clean >= t).mean() <= 0.0015
     assert t >= 0.3
+
+
+def test_document_evidence_grows_with_length():
+    """Many mildly suspicious words are stronger evidence than a few; clean words count against."""
+    rng = np.random.default_rng(5)
+    clean = rng.beta(1, 20, size=20000)
+    spun = np.concatenate([rng.beta(1, 20, size=16000), rng.beta(6, 3, size=4000)])
+    ev = DocEvidence.fit(spun, clean)
+    assert ev.of(np.array([0.9]))[0] > 0 > ev.of(np.array([0.01]))[0]
+    short = doc_features(spun[-20:-10], ev)
+    long = doc_features(spun[-40:], ev)
+    assert long[DOC_FEATURE_NAMES.index("evidence_sum")] > short[
+        DOC_FEATURE_NAMES.index("evidence_sum")
+    ]
+    assert np.isfinite(ev.llr).all()
+    assert doc_features(np.zeros(0), ev).shape == (len(DOC_FEATURE_NAMES),)
+
+
+def test_pseudo_articles_join_paragraphs_of_one_kind():
+    examples, probs = [], []
+    for k in range(60):
+        spun = k % 3 != 0
+        profile, rate = ("spinbot", 0.2) if spun else ("clean", 0.0)
+        labels = np.zeros(10, dtype=np.int8)
+        examples.append(Example(np.zeros((10, 1)), np.zeros((10, 1)), labels, spun, profile, rate))
+        probs.append(np.full(10, 0.9 if spun else 0.1))
+    docs, y = pseudo_articles(probs, examples, seed=1, n=200)
+    assert len(docs) == len(y) == 200
+    assert set(y.tolist()) == {0, 1}
+    for d, label in zip(docs, y, strict=True):
+        assert len(d) % 10 == 0 and 10 <= len(d) <= 80
+        assert set(np.round(d, 1).tolist()) == ({0.9} if label else {0.1})  # never mixed

@@ -17,33 +17,62 @@ import numpy as np
 
 DOC_FEATURE_NAMES = (
     "log_words",
-    "mean_p",
-    "top5_mean_p",
+    "evidence_sum",
+    "evidence_mean",
+    "top5_mean_logit",
     "share_over_0.5",
-    "share_over_0.8",
     "max_p",
-    "mean_top_decile_logit",
 )
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+# Word probabilities are binned on the logit scale to weigh each word's evidence (see DocEvidence).
+EVIDENCE_EDGES = np.linspace(-7.0, 5.0, 25)
 
 
-def doc_features(word_probs: np.ndarray) -> np.ndarray:
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(q / (1 - q))
+
+
+@dataclass
+class DocEvidence:
+    """Log-likelihood ratio of a word's P(swapped) under spun vs clean documents, by bin.
+
+    Summed over a document's words it grows with the document's length, the way evidence does:
+    one odd word in a short paragraph says little, twenty in an article say a lot.
+    """
+
+    llr: np.ndarray  # one value per bin of EVIDENCE_EDGES (len(edges) + 1 bins)
+
+    @classmethod
+    def fit(cls, spun_probs: np.ndarray, clean_probs: np.ndarray) -> DocEvidence:
+        """Estimate the ratio from word probabilities of spun and of clean documents."""
+        bins = len(EVIDENCE_EDGES) + 1
+        spun = np.bincount(np.digitize(_logit(spun_probs), EVIDENCE_EDGES), minlength=bins)
+        clean = np.bincount(np.digitize(_logit(clean_probs), EVIDENCE_EDGES), minlength=bins)
+        # add-one smoothing keeps empty tail bins finite
+        ratio = ((spun + 1) / (spun.sum() + bins)) / ((clean + 1) / (clean.sum() + bins))
+        return cls(np.log(ratio))
+
+    def of(self, word_probs: np.ndarray) -> np.ndarray:
+        """Per-word evidence for "spun"."""
+        return self.llr[np.digitize(_logit(word_probs), EVIDENCE_EDGES)]
+
+
+def doc_features(word_probs: np.ndarray, evidence: DocEvidence | None = None) -> np.ndarray:
     """Pool word swap probabilities into a fixed-size document feature vector."""
     n = len(word_probs)
     if n == 0:
         return np.zeros(len(DOC_FEATURE_NAMES), dtype=np.float64)
     p = np.sort(word_probs)[::-1]
-    top = p[: max(1, n // 10)]
-    logits = np.log(np.clip(top, 1e-4, 1 - 1e-4) / (1 - np.clip(top, 1e-4, 1 - 1e-4)))
+    ev = evidence.of(p) if evidence is not None else np.zeros(n)
     return np.array(
         [
             np.log(n),
-            p.mean(),
-            p[:5].mean(),
+            ev.sum(),
+            ev.mean(),
+            _logit(p[:5]).mean(),
             (p > 0.5).mean(),
-            (p > 0.8).mean(),
             p[0],
-            logits.mean(),
         ]
     )
 
@@ -58,6 +87,7 @@ class SpinModel:
     restore_threshold: float = 0.8
     # P(spun) at or above which the verdict is "spun"; chosen so few clean documents cross it.
     doc_threshold: float = 0.5
+    evidence: DocEvidence | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     fast: SpinModel | None = None  # the variant fitted on --fast (bigram-only) features
 
@@ -77,7 +107,7 @@ class SpinModel:
 
     def doc_probability(self, word_probs: np.ndarray) -> float:
         """Calibrated P(spun) of a document from its word probabilities."""
-        x = doc_features(word_probs).reshape(1, -1)
+        x = doc_features(word_probs, self.evidence).reshape(1, -1)
         return float(self.doc_model.predict_proba(x)[0, 1])
 
     def save(self, path: str | Path) -> None:
@@ -97,8 +127,6 @@ class SpinModel:
         if payload.get("format") != MODEL_FORMAT:
             raise ValueError(f"{path}: unsupported model format {payload.get('format')}")
         model = payload["model"]
-        if not hasattr(model, "doc_threshold"):  # written before the field existed
-            model.doc_threshold = 0.5
         from unspin.detect.features import FEATURE_NAMES
 
         if model.meta.get("features") != list(FEATURE_NAMES):

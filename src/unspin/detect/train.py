@@ -17,7 +17,7 @@ import numpy as np
 from unspin.bench.datasets import sample_paragraphs
 from unspin.detect.compiled import CompiledForest, CompiledLogistic
 from unspin.detect.features import FEATURE_NAMES, extract
-from unspin.detect.model import SpinModel, doc_features
+from unspin.detect.model import DocEvidence, SpinModel, doc_features
 
 log = logging.getLogger(__name__)
 
@@ -147,13 +147,27 @@ def fit(
     # Scans run on the numpy export: no scikit-learn import at load, no thread start-up per call.
     model = SpinModel(word_model=CompiledForest.from_sklearn(word_model), doc_model=None)
     probs = [model.word_probabilities(_matrix(e, fast)) for e in cal_part]
-    doc_x = np.stack([doc_features(p) for p in probs])
-    doc_y = np.array([e.spun for e in cal_part], dtype=int)
+    spun_flags = np.array([e.spun for e in cal_part], dtype=bool)
+    # The evidence table is estimated on half the calibration documents, the document model on
+    # pseudo-articles built from the other half.
+    half = len(cal_part) // 2
+    model.evidence = DocEvidence.fit(
+        np.concatenate([p for p, s in zip(probs[:half], spun_flags[:half], strict=True) if s]),
+        np.concatenate([p for p, s in zip(probs[:half], spun_flags[:half], strict=True) if not s]),
+    )
+    doc_probs, doc_y = pseudo_articles(probs[half:], cal_part[half:], seed=seed)
+    doc_x = np.stack([doc_features(p, model.evidence) for p in doc_probs])
     model.doc_model = CompiledLogistic.from_sklearn(
-        LogisticRegression(C=1.0, max_iter=1000).fit(doc_x, doc_y)
+        LogisticRegression(C=1.0, max_iter=2000).fit(doc_x, doc_y)
     )
     doc_p = model.doc_model.predict_proba(doc_x)[:, 1]
-    model.doc_threshold = _clean_quantile_threshold(doc_p[doc_y == 0], CLEAN_FLAGGED_SHARE)
+    # The clean budget must hold for a lone paragraph as well as for a long article.
+    sizes = np.array([len(p) for p in doc_probs])
+    short = sizes <= np.median(sizes[doc_y == 0])
+    model.doc_threshold = max(
+        _clean_quantile_threshold(doc_p[(doc_y == 0) & short], CLEAN_FLAGGED_SHARE),
+        _clean_quantile_threshold(doc_p[(doc_y == 0) & ~short], CLEAN_FLAGGED_SHARE),
+    )
 
     all_p = np.concatenate(probs)
     all_y = np.concatenate([e.labels for e in cal_part])
@@ -169,9 +183,37 @@ def fit(
         "restore_threshold": model.restore_threshold,
         "doc_threshold": model.doc_threshold,
         "calibration_spun_detected": float((doc_p[doc_y == 1] >= model.doc_threshold).mean()),
+        "calibration_doc_auroc": _auroc(doc_p[doc_y == 1], doc_p[doc_y == 0]),
         "calibration_docs": len(cal_part),
     }
     return model, report
+
+
+def pseudo_articles(
+    probs: Sequence[np.ndarray], examples: Sequence[Example], *, seed: int, n: int = 8000
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Word probabilities of 1-8 calibration paragraphs of one kind (clean, or one profile and
+    rate) joined into pseudo-articles, so the document model sees real article lengths and not
+    only single paragraphs."""
+    groups: dict[tuple[str, float], list[int]] = {}
+    for k, e in enumerate(examples):
+        groups.setdefault((e.profile, e.rate), []).append(k)
+    keys = sorted(groups)
+    clean_keys = [k for k in keys if k[0] == "clean"]
+    spun_keys = [k for k in keys if k[0] != "clean"]
+    rng = np.random.default_rng(seed)
+    out: list[np.ndarray] = []
+    labels: list[int] = []
+    for i in range(n):
+        pool = spun_keys if i % 2 else clean_keys
+        if not pool:
+            continue
+        members = groups[pool[rng.integers(len(pool))]]
+        size = min(int(rng.integers(1, 9)), len(members))
+        chosen = rng.choice(members, size=size, replace=False)
+        out.append(np.concatenate([probs[j] for j in chosen]))
+        labels.append(i % 2)
+    return out, np.asarray(labels, dtype=int)
 
 
 def _best_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
@@ -185,6 +227,12 @@ def _best_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
         if f > best_f:
             best_t, best_f = float(t), f
     return round(best_t, 3)
+
+
+def _auroc(pos: np.ndarray, neg: np.ndarray) -> float:
+    from unspin.bench.metrics import auroc
+
+    return round(float(auroc(list(pos), list(neg))), 4)
 
 
 def _clean_quantile_threshold(clean_doc_p: np.ndarray, share: float) -> float:
