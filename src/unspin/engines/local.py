@@ -29,72 +29,47 @@ import shutil
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from unspin.engines.common import (
+    SPUN_MIN,
+    VERIFY_COLUMNS,
+    DedupConfig,
+    DedupStats,
+    Progress,
+    bucket_pairs,
+    document_row,
+    input_manifest,
+    verify_pair,
+    work_dir_for,
+)
 from unspin.trace.fingerprint import (
     FingerprintParams,
     default_canonicalizer,
     fingerprint,
     normalized_words,
 )
-from unspin.trace.index import MIN_SIMILARITY, document_date
+from unspin.trace.index import document_date
 from unspin.types import Document
 
-__all__ = ["DedupConfig", "DedupStats", "Progress", "run_dedup", "work_dir_for"]
+# Settings, counts and the pure pieces both engines share live in `unspin.engines.common`;
+# they are re-exported here, where callers have always found them.
+__all__ = [
+    "SPUN_MIN",
+    "DedupConfig",
+    "DedupStats",
+    "Progress",
+    "bucket_pairs",
+    "run_dedup",
+    "work_dir_for",
+]
 
 ENGINE_VERSION = "1"
-SPUN_MIN = 0.02  # spin ratio from which a copy is called spun rather than near
-_VERIFY_COLUMNS = ("a", "b", "similarity", "identity", "spin_a", "spin_b", "margin")
-
-Progress = Callable[[str, int, "int | None"], None]
-"""Progress callback: (stage name, units done, total units or None when unknown)."""
-
-
-@dataclass(frozen=True)
-class DedupConfig:
-    """Settings of one dedup run; a change of any of them starts the work over."""
-
-    params: FingerprintParams = field(default_factory=FingerprintParams)
-    partition_size: int = 10_000
-    workers: int = 2
-    min_similarity: float = MIN_SIMILARITY
-    pair_chunk: int = 20_000
-    bucket_neighbours: int = 8
-    restore: bool = False
-    keep_work: bool = False
-
-    def key(self) -> dict[str, Any]:
-        """The settings that decide the checkpoints' content (not workers, not keep_work)."""
-        d = asdict(self)
-        d.pop("workers")
-        d.pop("keep_work")
-        return d
-
-
-@dataclass(slots=True)
-class DedupStats:
-    """Counts from one run."""
-
-    documents: int = 0
-    partitions: int = 0
-    partitions_reused: int = 0
-    candidate_pairs: int = 0
-    verified_pairs: int = 0
-    clusters: int = 0
-    copies: int = 0
-    resumed: bool = False
-    by_kind: dict[str, int] = field(default_factory=dict)
-
-
-def work_dir_for(output: str | os.PathLike[str]) -> Path:
-    """Where a run writing `output` keeps its checkpoints."""
-    out = Path(output)
-    return out.parent / (out.name + ".work")
+_VERIFY_COLUMNS = VERIFY_COLUMNS
 
 
 # --------------------------------------------------------------------------- files
@@ -116,11 +91,7 @@ def _atomic_save(path: Path, array: np.ndarray) -> None:
 
 
 def _manifest(paths: Sequence[str], config: DedupConfig) -> dict[str, Any]:
-    inputs = []
-    for p in paths:
-        st = os.stat(p)
-        inputs.append({"path": os.path.abspath(p), "size": st.st_size, "mtime": st.st_mtime_ns})
-    return {"engine": ENGINE_VERSION, "inputs": inputs, "config": config.key()}
+    return input_manifest(paths, config, ENGINE_VERSION)
 
 
 def _prepare_work_dir(work: Path, manifest: dict[str, Any]) -> bool:
@@ -230,33 +201,6 @@ class _Runner:
             self.pool.shutdown(cancel_futures=True)
 
 
-# --------------------------------------------------------------------------- stage 2
-
-
-def bucket_pairs(keys: np.ndarray, valid: np.ndarray, neighbours: int) -> np.ndarray:
-    """Pairs (a < b) of documents with equal keys, as codes a * n + b (int64, unique).
-
-    Documents are sorted by key (then number); each is paired with the next `neighbours - 1`
-    documents of its bucket in that order. Small buckets thus give all their pairs, a huge
-    bucket only a chain-like band of them (linear work), which still connects its copies.
-    """
-    n = len(keys)
-    idx = np.flatnonzero(valid)
-    if len(idx) < 2:
-        return np.empty(0, dtype=np.int64)
-    order = idx[np.argsort(keys[idx], kind="stable")]
-    sk = keys[order]
-    out = []
-    for d in range(1, max(2, neighbours)):
-        same = sk[d:] == sk[:-d]
-        if not same.any():
-            break
-        a, b = order[:-d][same], order[d:][same]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        out.append(lo.astype(np.int64) * n + hi)
-    return np.unique(np.concatenate(out)) if out else np.empty(0, dtype=np.int64)
-
-
 # --------------------------------------------------------------------------- stage 3
 
 
@@ -327,26 +271,15 @@ def verify_pairs(
     `path` atomically when given (a checkpoint) and returns them.
     """
     from unspin.context import get_context_model
-    from unspin.trace.align import compare_words
-    from unspin.trace.cluster import block_margin
 
     store = _store(work, starts)
     canon = default_canonicalizer()
     context = get_context_model()
     rows = np.zeros((len(a), len(_VERIFY_COLUMNS)), dtype=np.float64)
     for k, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-        wx, wy = store.words(x), store.words(y)
-        # Compare in an order set by content, not position, so that exact copies of one text
-        # get identical figures against any third text (their tie is then broken by position).
-        if store.exact(x) <= store.exact(y):
-            f = compare_words(wy, wx, canon)
-            margin = block_margin(f.spin_blocks, wy, wx, context)
-            spin_x, spin_y = f.source_spin_ratio, f.spin_ratio
-        else:
-            f = compare_words(wx, wy, canon)
-            margin = -block_margin(f.spin_blocks, wx, wy, context)
-            spin_x, spin_y = f.spin_ratio, f.source_spin_ratio
-        rows[k] = (x, y, f.similarity, f.identity, spin_x, spin_y, margin)
+        rows[k] = verify_pair(
+            x, y, store.words(x), store.words(y), store.exact(x), store.exact(y), canon, context
+        )
     if path is not None:
         _atomic_save(Path(path), rows)
     return rows
@@ -586,25 +519,15 @@ def _stage_clusters(
         src = int(source_of[i])
         if src != i:
             sim, spin = known.get((i, src), (0.0, 0.0))
-            if exact[i] == exact[src]:
-                kind = "exact"
-            elif spin >= SPUN_MIN:
-                kind = "spun"
-            else:
-                kind = "near"
-            kinds[kind] = kinds.get(kind, 0) + 1
-            row: dict[str, Any] = {
-                "id": ids[i], "cluster": ids[src], "role": "copy",
-                "similarity": round(float(sim), 4), "kind": kind,
-                "spin_ratio": round(float(spin), 4),
-            }  # fmt: skip
-            if i in restored:
-                row["restored"] = restored[i]
-                row["evidence"] = "consensus"
+            row = document_row(
+                ids[i], "copy", source_id=ids[src], similarity=sim, spin_ratio=spin,
+                exact_copy=bool(exact[i] == exact[src]), restored=restored.get(i),
+            )  # fmt: skip
+            kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
         elif int(labels[i]) in groups:
-            row = {"id": ids[i], "cluster": ids[i], "role": "source", "similarity": 1.0}
+            row = document_row(ids[i], "source")
         else:
-            row = {"id": ids[i], "cluster": ids[i], "role": "unique", "similarity": None}
+            row = document_row(ids[i], "unique")
         yield row
     stats.by_kind = kinds
 
