@@ -16,7 +16,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
@@ -215,42 +215,101 @@ def word_diff(old: str, new: str) -> Text:
 # --------------------------------------------------------------------------- scan output
 
 
+_RESULT_START = b'{"id": '  # how every result line starts (json.dumps of ScanResult.to_dict)
+
+
 def _existing_results(path: Path) -> Counter[str]:
     """Ids already in a JSONL output file; a half-written last line is truncated away.
 
-    Only the last line can be half-written (each line is flushed whole), so a bad line
-    anywhere else means the file is not a scan output: that is bad input.
+    Each result line is written with its newline in one call, so a killed run can only leave a
+    last line without a newline that starts like a result; that line is cut off. Anything else
+    that is not a result line means the file is not a scan output: bad input, left untouched.
+    The file is streamed, so resuming a large run needs no more memory than its ids.
     """
     done: Counter[str] = Counter()
     if not path.exists():
         return done
-    good_end = 0
+    good_end = 0  # byte offset just past the last whole result line
     with path.open("rb") as fh:
-        data = fh.read()
-    lines = data.split(b"\n")
-    offset = 0
-    for n, raw in enumerate(lines, start=1):
-        complete = n < len(lines)  # the piece after the final "\n" has no newline
-        end = offset + len(raw) + (1 if complete else 0)
-        if raw.strip():
-            try:
-                record = json.loads(raw) if complete else None
-                doc_id = record["id"] if isinstance(record, dict) else None
-            except (ValueError, KeyError):
-                doc_id = None
-            if doc_id is None:
-                if any(rest.strip() for rest in lines[n:]):
-                    raise InputError(
-                        "not a JSONL scan output (bad line); use another --output", str(path), n
-                    )
-                break
-            done[str(doc_id)] += 1
-        good_end = end
-        offset = end
-    if good_end < len(data):
+        for n, raw in enumerate(fh, start=1):
+            if raw.strip() and not raw.endswith(b"\n"):
+                if _RESULT_START.startswith(raw[: len(_RESULT_START)]):
+                    break  # the line a killed run was writing
+            elif raw.strip():
+                try:
+                    record = json.loads(raw)
+                    doc_id = record["id"] if isinstance(record, dict) else None
+                except (ValueError, KeyError, RecursionError):
+                    doc_id = None
+                if doc_id is not None:
+                    done[str(doc_id)] += 1
+                    good_end += len(raw)
+                    continue
+            else:
+                good_end += len(raw)
+                continue
+            raise InputError(
+                "not a JSONL scan output (bad line); use another --output", str(path), n
+            )
+    if good_end < path.stat().st_size:
         with path.open("r+b") as fh:
             fh.truncate(good_end)
+            os.fsync(fh.fileno())
     return done
+
+
+class _AppendLines:
+    """Append results to a JSONL file: each line written and flushed whole (a killed run loses
+    at most the line in flight, which the next run cuts off), synced to disk every
+    `SYNC_EVERY` lines and at the end."""
+
+    SYNC_EVERY = 64
+
+    def __init__(self, path: Path) -> None:
+        self.fh = path.open("a", encoding="utf-8")
+        self.unsynced = 0
+
+    def write(self, text: str) -> None:
+        self.fh.write(text)
+        self.fh.flush()
+        self.unsynced += text.count("\n")
+        if self.unsynced >= self.SYNC_EVERY:
+            self.sync()
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+    def sync(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.unsynced = 0
+
+    def __enter__(self) -> _AppendLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.sync()
+        finally:
+            self.fh.close()
+
+
+@contextmanager
+def _atomic_output(path: Path) -> Iterator[IO[str]]:
+    """A file written under a temporary name and renamed over `path` only when complete, so a
+    killed or failed run leaves the previous file (or none), never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fh = tmp.open("w", encoding="utf-8")
+    try:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+        fh.close()
+        os.replace(tmp, path)
+    except BaseException:
+        fh.close()
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _skip_done(docs: Iterable[Document], done: Counter[str]) -> Iterator[Document]:
@@ -376,10 +435,11 @@ def scan(
     wrote = abstained = 0
     with ExitStack() as stack:
         if output is None:
-            sink: IO[str] = sys.stdout
+            sink: IO[str] | _AppendLines = sys.stdout
+        elif fmt == "jsonl":
+            sink = stack.enter_context(_AppendLines(output))
         else:
-            mode = "a" if fmt == "jsonl" else "w"
-            sink = stack.enter_context(output.open(mode, encoding="utf-8"))
+            sink = stack.enter_context(_atomic_output(output))
         console = None
         if fmt == "text":
             from rich.console import Console
@@ -673,6 +733,15 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option("--max-body-bytes", min=1, help="Larger request bodies answer 413.")
     ] = 2_000_000,
+    max_text_chars: Annotated[
+        int, typer.Option("--max-text-chars", min=1, help="Longer texts answer 413.")
+    ] = 200_000,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit", min=0.1, help="Seconds a request may take (waiting included); 503."
+        ),
+    ] = 120.0,
 ) -> None:
     """Serve the web page and the JSON API (POST /api/scan, /api/restore, /api/trace)."""
     if index is not None:
@@ -682,9 +751,68 @@ def serve(
 
     from unspin.web import create_app
 
-    web_app = create_app(index, max_body_bytes, model=resolved, fast=fast, warm_up=True)
+    web_app = create_app(
+        index,
+        max_body_bytes,
+        max_text_chars=max_text_chars,
+        time_limit_s=time_limit,
+        model=resolved,
+        fast=fast,
+        warm_up=True,
+    )
     _note(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl+C stops")
     uvicorn.run(web_app, host=host, port=port, log_level="warning")
+
+
+@bench_app.command("load")
+def bench_load(
+    out: Annotated[str, typer.Option("--out", help="Directory for report.md and figures.json.")],
+    requests: Annotated[int, typer.Option("--requests", min=1, help="Requests in all.")] = 2000,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Concurrent clients.")
+    ] = 50,
+    sentences: Annotated[
+        int, typer.Option("--sentences", min=1, help="Texts have 1 to 2x this many sentences.")
+    ] = 4,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    fast: Annotated[bool, typer.Option("--fast/--no-fast", help="Server's default mode.")] = True,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model file (default: the shipped one).")
+    ] = None,
+    max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", min=1)] = 2_000_000,
+    max_text_chars: Annotated[int, typer.Option("--max-text-chars", min=1)] = 200_000,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1)] = 120.0,
+) -> None:
+    """Load-test 'unspin serve' on loopback: a mix of scans, restorations, script payloads,
+    oversized and malformed bodies; status counts, 5xx, p50/p99 latency. Exit 1 if any answer
+    was a 5xx, failed in transport or differed from the contract."""
+    if model is not None:
+        _check_inputs([model])
+    else:
+        _load_model(None)  # a missing shipped model: a clear error now, not a dead server
+    from unspin.bench.load import run_load_bench
+
+    figures = run_load_bench(
+        out,
+        requests=requests,
+        concurrency=concurrency,
+        seed=seed,
+        sentences=sentences,
+        fast=fast,
+        model=model,
+        serve_args=[
+            "--max-body-bytes", str(max_body_bytes),
+            "--max-text-chars", str(max_text_chars),
+            "--time-limit", str(time_limit),
+        ],  # fmt: skip
+    )
+    _print_json(figures)
+    if not figures["ok"]:
+        raise InternalError(
+            f"load test failed: {figures['server_errors']} server errors, "
+            f"{figures['transport_errors']} transport errors, "
+            f"{figures['unexpected']} answers other than the contract's (see {out}/report.md)"
+        )
 
 
 # --------------------------------------------------------------------------- trace and dedup

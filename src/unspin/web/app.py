@@ -21,10 +21,12 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unspin import __version__
@@ -439,6 +441,15 @@ def create_app(
         return JSONResponse(
             {"detail": problems, "message": f"invalid request: {summary}"}, status_code=422
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI answers 400 for a body it cannot decode (not UTF-8, say); to the API that is
+        # malformed JSON like any other, which the contract answers with 422.
+        if exc.status_code == 400 and request.url.path.startswith("/api/"):
+            detail = "invalid request: the body is not JSON text (UTF-8)"
+            return JSONResponse({"detail": detail, "message": detail}, status_code=422)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
