@@ -313,6 +313,26 @@ def test_invalid_utf8_in_jsonl_warns_once_and_keeps_the_record(
     assert len([r for r in caplog.records if "invalid UTF-8" in r.getMessage()]) == 1
 
 
+@FUZZ
+@given(texts=st.lists(st.text(max_size=40), min_size=1, max_size=5))
+def test_jsonl_surrogate_escapes_become_replacement_characters(
+    scratch: Path, texts: list[str]
+) -> None:
+    # JSON can escape lone surrogates ("\\ud800"); no UTF-8 writer could encode them back.
+    lines = [json.dumps({"id": f"{t[:3]}-{k}", "text": t}) for k, t in enumerate(texts)]
+    path = write(scratch, "sur.jsonl", "\n".join(lines).encode("ascii"))
+    stats = ReadStats()
+    docs = read_or_error(read_path, path, stats=stats)
+    fixed = [t.encode("utf-16", "surrogatepass").decode("utf-16", "replace") for t in texts]
+    assert [d.text for d in docs] == fixed  # type: ignore[union-attr]
+    for doc in docs:  # type: ignore[union-attr]
+        doc.id.encode("utf-8")
+        doc.text.encode("utf-8")  # what a writer will do with it
+    assert stats.replaced == (fixed != texts or any(
+        d.id != f"{t[:3]}-{k}" for k, (d, t) in enumerate(zip(docs, texts, strict=True))
+    ))  # fmt: skip
+
+
 # --------------------------------------------------------------------------- HTML
 
 TAGS = """div p span b i table tr td ul li script style a article main nav h1 pre template svg

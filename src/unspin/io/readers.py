@@ -256,7 +256,7 @@ def _parse_jsonl(
             stats.skipped += 1
             log.warning("%s:%d: skipped: %s", name, lineno, exc)
             continue
-        yield doc
+        yield utf8.no_surrogates(doc, lineno)
     if not seen_content:
         empty = "empty input" if meta_path == STDIN else "empty file (only whitespace)"
         raise InputError(empty, name)
@@ -326,6 +326,24 @@ class _Utf8:
                     exc.start,
                 )
             return data.decode("utf-8", errors="replace")
+
+    def no_surrogates(self, doc: Document, lineno: int) -> Document:
+        """The document with lone surrogates (JSON escapes such as "\\ud800", which no UTF-8
+        file can hold and no writer can encode) replaced by U+FFFD, one for one so offsets
+        stay; warned about once per source, like invalid UTF-8."""
+        if not (_SURROGATE_RE.search(doc.text) or _SURROGATE_RE.search(doc.id)):
+            return doc
+        if not self.warned:
+            self.warned = True
+            self.stats.replaced += 1
+            log.warning(
+                "%s:%d: unpaired surrogate escape (invalid Unicode); replaced with U+FFFD",
+                self.name,
+                lineno,
+            )
+        return Document(
+            _SURROGATE_RE.sub("\ufffd", doc.id), _SURROGATE_RE.sub("\ufffd", doc.text), doc.meta
+        )
 
 
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
