@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from unspin.detect.features import FEATURE_NAMES
-from unspin.detect.model import SpinModel
+from unspin.detect.model import DOC_FEATURE_NAMES, SpinModel
 
 _HAS_CANDIDATES = FEATURE_NAMES.index("has_candidates")
 _LM_DELTA = FEATURE_NAMES.index("lm_delta_best")
+_SHARE_OVER_05 = DOC_FEATURE_NAMES.index("share_over_0.5")
 
 
 class _WordModel:
@@ -25,8 +26,8 @@ class _WordModel:
 
 class _DocModel:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        share_over_08 = x[0, 4]
-        p = float(min(1.0, share_over_08 * 5.0))
+        share_over_05 = x[0, _SHARE_OVER_05]
+        p = float(min(1.0, share_over_05 * 5.0))
         return np.array([[1.0 - p, p]])
 
 

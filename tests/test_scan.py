@@ -1,0 +1,61 @@
+"""scan_text: how the document verdict decides which suggestions are applied."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unspin.detect.features import FEATURE_NAMES
+from unspin.detect.model import SpinModel
+from unspin.detect.scan import SPUN_RESTORE_THRESHOLD, scan_text
+
+_HAS = FEATURE_NAMES.index("has_candidates")
+
+# Written for this test: a plain paragraph of ordinary words, long enough to be judged.
+TEXT = (
+    "The town council met on Tuesday evening and agreed to repair the old stone bridge before "
+    "the winter storms arrive, after residents complained that the crossing had become unsafe "
+    "for children walking to school and for farmers moving their animals."
+)
+
+
+class _ConstantWords:
+    """P(swapped) = p for every word the thesaurus could have produced, 0.01 elsewhere."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+        p = np.where(matrix[:, _HAS] > 0, self.p, 0.01)
+        return np.stack([1 - p, p], axis=1)
+
+
+class _ConstantDoc:
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.array([[1 - self.p, self.p]])
+
+
+def _model(word_p: float, doc_p: float) -> SpinModel:
+    return SpinModel(
+        _ConstantWords(word_p), _ConstantDoc(doc_p), flag_threshold=0.4,
+        restore_threshold=0.95, doc_threshold=0.9,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("doc_p, restores", [(0.97, True), (0.5, False)])
+def test_spun_verdict_applies_less_certain_suggestions(doc_p, restores):
+    word_p = (SPUN_RESTORE_THRESHOLD + 0.95) / 2  # between the two restore thresholds
+    result = scan_text(TEXT, model=_model(word_p, doc_p))
+    assert result.verdict == ("spun" if restores else "clean")
+    assert result.flags and all(f.probability == pytest.approx(word_p) for f in result.flags)
+    assert (result.restored != TEXT) is restores
+
+
+def test_below_both_thresholds_nothing_is_restored():
+    result = scan_text(TEXT, model=_model(SPUN_RESTORE_THRESHOLD - 0.1, 0.99))
+    assert result.verdict == "spun"
+    assert result.flags
+    assert result.restored == TEXT
