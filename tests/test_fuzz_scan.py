@@ -218,7 +218,7 @@ def test_scan_command_exits_0_or_2_with_one_line(
     if code == 2:
         assert len(problems) == 1 and str(path) in problems[0], err
         return
-    if fmt == "jsonl":
+    if fmt == "jsonl":  # one result a line, even for str.splitlines (U+2028 is escaped)
         results = [json.loads(line) for line in out.splitlines()]
     elif fmt == "json":
         results = json.loads(out)

@@ -215,6 +215,17 @@ def word_diff(old: str, new: str) -> Text:
 # --------------------------------------------------------------------------- scan output
 
 
+def _json_line(data: Any) -> str:
+    """JSON on one line, non-ASCII kept as is, except the characters that some line splitters
+    (Python's str.splitlines, JavaScript before ES2019) take for line ends: escaped."""
+    line = json.dumps(data, ensure_ascii=False)
+    if any(c in line for c in _LINE_BREAKERS):
+        for c in _LINE_BREAKERS:
+            line = line.replace(c, f"\\u{ord(c):04x}")
+    return line
+
+
+_LINE_BREAKERS = ("\x85", "\u2028", "\u2029")
 _RESULT_START = b'{"id": '  # how every result line starts (json.dumps of ScanResult.to_dict)
 
 
@@ -463,7 +474,7 @@ def scan(
                     console.print()
                 console.print(render_result(result, text), end="")
             else:
-                line = json.dumps(result.to_dict(), ensure_ascii=False)
+                line = _json_line(result.to_dict())
                 if fmt == "json":
                     sink.write(("," if wrote else "") + "\n" + line)
                 else:
