@@ -13,6 +13,7 @@ tests/web_stub.py (real lexicon and language model, a trivial combiner) in any c
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 import time
@@ -31,7 +32,7 @@ from unspin.detect.model import SpinModel
 from unspin.types import ScanResult
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("UNSPIN_FUZZ_EXAMPLES", 25)),  # more: a deeper run
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -9,6 +9,7 @@ and independent of the trained model file.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from web_texts import SPUN
 from unspin.web import create_app
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("UNSPIN_FUZZ_EXAMPLES", 60)),  # more: a deeper run
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
