@@ -121,6 +121,7 @@ def test_scan_killed_again_and_again_yields_one_result_per_document(tmp_path: Pa
     history = [_kill_at_random(args, rng, err, max_wait=4)]
     history += [_kill_at_random(args, rng, err, 60, watch=out) for _ in range(KILLS - 1)]
     where = f"seed {SEED}: {history}"
+    print(f"scan {where}")  # shown with -s: how many kills each run survived
     assert any(h.startswith("killed") and "writing" in h for h in history), where
     err.write_bytes(b"")
     assert _finish(args, err) == 0, (where, err.read_text())
@@ -179,6 +180,7 @@ def test_dedup_killed_again_and_again_matches_an_uninterrupted_run(tmp_path: Pat
     work = tmp_path / "clusters.jsonl.work"  # checkpoints; removed after success
     history = [_kill_at_random(args, rng, err, max_wait=took) for _ in range(KILLS)]
     where = f"seed {SEED}: {history}"
+    print(f"dedup {where}")
     assert _finish(args, err) == 0, (where, err.read_text())
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert Counter(r["id"] for r in rows) == Counter(ids), where
