@@ -255,7 +255,10 @@ def test_dedup_with_worker_processes_matches_one_process(tmp_path: Path) -> None
     assert one.read_bytes() == two.read_bytes()
 
 
-def test_cli_dedup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_dedup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import unspin.engines
     from unspin.cli import main
 
     docs, truth = _corpus()
@@ -275,6 +278,7 @@ def test_cli_dedup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert len(rows) == len(docs)
     assert sum(r["role"] == "copy" for r in rows) == len(truth)
     assert "clusters" in capsys.readouterr().err
+    monkeypatch.setattr(unspin.engines, "spark_available", lambda: False)  # no pyspark
     assert run("dedup", str(folder), "--output", str(out), "--engine", "spark") == 2
     assert run("dedup", str(tmp_path / "nope"), "--output", str(out)) == 2
     assert run("dedup", str(folder), "--output", str(out), "--engine", "hadoop") == 2

@@ -82,16 +82,34 @@ def trace(
     return _open_index(index).trace(text, doc_id=doc_id, limit=limit)
 
 
-def dedup(corpus: list[str], output: str, **kwargs) -> dict:
+def dedup(
+    corpus: list[str],
+    output: str,
+    *,
+    engine: str = "local",
+    spark_master: str | None = None,
+    spark_partitions: int | None = None,
+    **kwargs,
+) -> dict:
     """Cluster exact, near and spun copies of a corpus into `output` (JSONL); returns counts.
 
     Keyword arguments are `unspin.engines.local.DedupConfig` fields (workers, restore, ...).
+    `engine="spark"` runs the same job on Apache Spark (same output; needs pyspark), on
+    `spark_master` (default: local[*], or the active session's).
     """
     from dataclasses import asdict
 
     from unspin.engines.local import DedupConfig, run_dedup
 
-    return asdict(run_dedup(corpus, output, DedupConfig(**kwargs)))
+    config = DedupConfig(**kwargs)
+    if engine == "spark":
+        from unspin.engines.spark import SparkSettings, run_spark_dedup
+
+        settings = SparkSettings(master=spark_master, partitions=spark_partitions)
+        return asdict(run_spark_dedup(corpus, output, config, settings))
+    if engine != "local":
+        raise ValueError(f"unknown engine {engine!r}: local or spark")
+    return asdict(run_dedup(corpus, output, config))
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy export, keeps `import unspin.api` light

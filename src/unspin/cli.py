@@ -1007,18 +1007,53 @@ def dedup(
     keep_work: Annotated[
         bool, typer.Option("--keep-work", help="Keep the checkpoints after success.")
     ] = False,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL (--engine spark); default: spark-submit's, else local[*].",
+        ),
+    ] = None,
+    spark_partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--spark-partitions",
+            min=1,
+            help="Partitions of the Spark stages; default: 2 x the cores, 1 per 20k documents.",
+        ),
+    ] = None,
+    spark_work_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-work-dir",
+            help="Checkpoints of a Spark run: a path or URI every executor can reach "
+            "(e.g. hdfs:///tmp/unspin); default OUTPUT.work.",
+        ),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option("--spark-conf", metavar="KEY=VALUE", help="A Spark setting; repeatable."),
+    ] = None,
 ) -> None:
     """Cluster exact, near and spun copies: one line per document (cluster, role, similarity).
 
     Checkpoints go to OUTPUT.work/; a run that was stopped resumes when rerun with the same
-    arguments.
+    arguments. `--engine spark` runs the same decisions as a pyspark job (same output).
     """
     from unspin.engines import ENGINES, spark_available
 
     if engine not in ENGINES:
         raise typer.BadParameter(f"{engine!r} is not one of local, spark", param_hint="--engine")
     if engine == "spark" and not spark_available():
-        raise InputError("the Spark engine is not part of this installation; use --engine local")
+        raise InputError(
+            "the Spark engine needs pyspark: pip install 'unspin[spark]' (or use --engine local)"
+        )
+    conf: list[tuple[str, str]] = []
+    for item in spark_conf or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--spark-conf")
+        conf.append((key.strip(), value))
     paths = _corpus_paths(corpus)
     if "-" in paths:
         raise InputError("dedup reads files and folders, not stdin (a rerun must resume)")
@@ -1048,7 +1083,18 @@ def dedup(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        stats = run_dedup(paths, output, config, progress=progress)
+        if engine == "spark":
+            from unspin.engines.spark import SparkSettings, run_spark_dedup
+
+            settings = SparkSettings(
+                master=spark_master,
+                partitions=spark_partitions,
+                work_dir=spark_work_dir,
+                conf=tuple(conf),
+            )
+            stats = run_spark_dedup(paths, output, config, settings, progress=progress)
+        else:
+            stats = run_dedup(paths, output, config, progress=progress)
     resumed = f", resumed ({stats.partitions_reused} partitions reused)" if stats.resumed else ""
     _note(
         f"{stats.documents} documents, {stats.clusters} clusters, {stats.copies} copies "
@@ -1082,9 +1128,14 @@ def bench_dedup(
             "(comma-separated, e.g. 10000,100000,1000000).",
         ),
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="With --scale: the dedup engine timed, local or spark.")
+    ] = "local",
 ) -> None:
     """Dedup and trace against datasketch MinHashLSH on one corpus with planted copies."""
     paths = _all_paths(corpus, more, "corpus")
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter(f"{engine!r} is not one of local, spark", param_hint="--engine")
     if scale is not None:
         try:
             sizes = [int(x) for x in scale.split(",") if x.strip()]
@@ -1092,8 +1143,12 @@ def bench_dedup(
             raise typer.BadParameter("sizes must be integers", param_hint="--scale") from None
         from unspin.bench.dedup import run_scale_bench
 
-        _print_json(run_scale_bench(paths, out, sizes=sizes, seed=seed, workers=workers))
+        _print_json(
+            run_scale_bench(paths, out, sizes=sizes, seed=seed, workers=workers, engine=engine)
+        )
         return
+    if engine != "local":
+        raise typer.BadParameter("only --scale runs the spark engine", param_hint="--engine")
     from unspin.bench.dedup import run_dedup_bench
 
     figures = run_dedup_bench(paths, out, docs=docs, copies=copies, seed=seed, workers=workers)

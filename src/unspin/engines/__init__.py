@@ -1,14 +1,15 @@
-"""Dedup engines: `local` (worker processes on one machine); an Apache Spark engine may follow.
+"""Dedup engines: `local` (worker processes on one machine) and `spark` (an Apache Spark job).
 
-Every engine calls the same pure functions of `unspin.trace` (fingerprint, align, cluster), so
-their outputs agree. `ENGINES` names the ones that can be asked for on the command line.
+Every engine calls the same pure functions of `unspin.trace` (fingerprint, align, cluster) and
+`unspin.engines.common`, so their outputs agree. `ENGINES` names the ones that can be asked for
+on the command line.
 """
 
 ENGINES = ("local", "spark")
 
 
 def spark_available() -> bool:
-    """Whether this installation has the Spark engine (`unspin.engines.spark`)."""
+    """Whether the Spark engine can run here: pyspark is installed (`unspin[spark]`)."""
     import importlib.util
 
-    return importlib.util.find_spec("unspin.engines.spark") is not None
+    return importlib.util.find_spec("pyspark") is not None
