@@ -555,12 +555,14 @@ def run_scale_bench(
     sizes: Sequence[int] = (10_000, 100_000, 1_000_000),
     seed: int = 0,
     workers: int = 2,
+    engine: str = "local",
 ) -> dict[str, Any]:
     """`unspin dedup` on synthetic corpora of growing size: wall time, peak RSS, recall.
 
     Each corpus is generated to `out/syn-<n>.jsonl` first (not timed), then deduplicated by the
-    CLI in a child process whose whole process tree is sampled for memory. Figures are appended
-    to `out/scale.json` after each size, so a long run reports as it goes.
+    CLI (`--engine engine`) in a child process whose whole process tree (a Spark JVM included)
+    is sampled for memory. Figures are appended to `out/scale.json` after each size (keyed by
+    size, and engine when not local), so a long run reports as it goes.
     """
     import subprocess
     import sys
@@ -583,7 +585,8 @@ def run_scale_bench(
         os.replace(tmp, largest)
         gen_s = time.perf_counter() - t
     for n in sorted(sizes):
-        if str(n) in results:
+        name = str(n) if engine == "local" else f"{n}-{engine}"
+        if name in results:
             continue
         path = out_dir / f"syn-{n}.jsonl"
         if not path.exists():
@@ -592,9 +595,9 @@ def run_scale_bench(
                 for line in itertools.islice(src, n):
                     dst.write(line)
             os.replace(tmp, path)
-        clusters = out_dir / f"clusters-{n}.jsonl"
+        clusters = out_dir / f"clusters-{name}.jsonl"
         cmd = [sys.executable, "-m", "unspin.cli", "dedup", str(path), "--output", str(clusters),
-               "--workers", str(workers)]  # fmt: skip
+               "--workers", str(workers), "--engine", engine]  # fmt: skip
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
         monitor = _PeakRss(proc.pid)
@@ -613,7 +616,8 @@ def run_scale_bench(
             1 for i, r in rows.items() if r["role"] == "copy" and "~" not in i
             and r["cluster"].split("~")[0] != i.split("~")[0]
         )  # fmt: skip
-        results[str(n)] = {
+        results[name] = {
+            "engine": engine,
             "documents": len(rows),
             "wall_seconds": round(wall, 1),
             "seconds_per_1k_docs": round(1000 * wall / max(len(rows), 1), 2),
