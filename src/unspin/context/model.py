@@ -73,6 +73,38 @@ class ContextModel:
         """Smoothed log P(first | left) + log P(right | last) from web bigram counts."""
         return self.bigram_logprob(left, middle[0]) + self.bigram_logprob(middle[-1], right)
 
+    def bigram_fits(
+        self, left: str, phrases: Sequence[Sequence[str]], right: str
+    ) -> list[float]:
+        """`bigram_fit` of each phrase between the same neighbours, in one tight loop.
+
+        The scan asks this for up to two dozen candidates per span; the pairs rarely repeat, so
+        a memo helps less than doing the arithmetic with the tables bound locally.
+        """
+        unigrams, bigrams, total = self._unigrams.get, self._bigrams.get, self._total
+        log = math.log
+        left_s, right_s = left.translate(_STRIP), right.translate(_STRIP)
+        left_count = unigrams(left_s, 0.0)
+        out = []
+        for words in phrases:
+            first = words[0].translate(_STRIP)
+            last = words[-1].translate(_STRIP) if len(words) > 1 else first
+            uni = (unigrams(first, 0.0) + 1.0) / total
+            if left_count:
+                pair = bigrams(f"{left_s} {first}", 0.0)
+                fit = log((pair + 0.4 * uni * 1e3) / (left_count + 1e3))
+            else:
+                fit = log(uni)
+            last_count = unigrams(last, 0.0)
+            if last_count:
+                uni_r = (unigrams(right_s, 0.0) + 1.0) / total
+                pair = bigrams(f"{last} {right_s}", 0.0)
+                fit += log((pair + 0.4 * uni_r * 1e3) / (last_count + 1e3))
+            else:
+                fit += log((unigrams(right_s, 0.0) + 1.0) / total)
+            out.append(fit)
+        return out
+
     def bigram_logprob(self, prev: str, word: str) -> float:
         """Smoothed log P(word | prev) from web bigram counts (words lower-cased)."""
         return self._bigram_logprob(prev, word)

@@ -274,7 +274,7 @@ def _score_span(
     # the most promising few, and the top-prior one, again with the trigram LM window.
     split, log_w = entry.split, entry.log_prior
     n_cands = len(split)
-    bigram = [bigram_fit(before, cw, after) for cw in split]
+    bigram = context.bigram_fits(before, split, after)
     scores = [b + lw for b, lw in zip(bigram, log_w, strict=True)]
     fits = list(bigram)
     if not fast and n_cands:
