@@ -167,9 +167,9 @@ def test_a_killed_json_output_leaves_the_old_file_whole(tmp_path: Path) -> None:
 def test_dedup_killed_again_and_again_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     src = tmp_path / "big.jsonl"
-    ids = _corpus(src, 200, rng)
+    ids = _corpus(src, 200, rng, malformed=3)
     err = tmp_path / "stderr.txt"
-    common = [str(src), "--workers", "1", "--partition-size", "10"]
+    common = [str(src), "--workers", "1", "--partition-size", "10", "--on-error", "skip"]
     whole = tmp_path / "whole.jsonl"
     started = time.monotonic()
     assert _finish(["dedup", *common, "--output", str(whole)], err) == 0, err.read_text()

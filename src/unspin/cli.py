@@ -128,6 +128,13 @@ def _read(paths: Sequence[str], on_error: str, stats: ReadStats) -> Iterator[Doc
     return read_documents(paths, on_error="raise" if on_error == "fail" else "skip", stats=stats)
 
 
+def _read_corpus(paths: Sequence[str], on_error: str, stats: ReadStats) -> Iterator[Document]:
+    """Stream a corpus (files, folders, .parquet, .warc) like `_read`, counting in `stats`."""
+    from unspin.io.corpus import read_corpus
+
+    return read_corpus(paths, on_error="raise" if on_error == "fail" else "skip", stats=stats)
+
+
 # --------------------------------------------------------------------------- text report
 
 
@@ -993,6 +1000,13 @@ def dedup(
     output: Annotated[str, typer.Option("--output", "-o", help="clusters.jsonl to write.")],
     engine: Annotated[str, typer.Option("--engine", help="local or spark.")] = "local",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
+    on_error: Annotated[
+        str,
+        typer.Option(
+            "--on-error",
+            help="Malformed input records: fail (exit 2) or skip them (--engine local).",
+        ),
+    ] = "fail",
     partition_size: Annotated[
         int, typer.Option("--partition-size", min=1, help="Documents per checkpoint.")
     ] = 10_000,
@@ -1054,6 +1068,12 @@ def dedup(
         if not sep or not key.strip():
             raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--spark-conf")
         conf.append((key.strip(), value))
+    if on_error not in ON_ERROR:
+        raise typer.BadParameter(
+            f"{on_error!r} is not one of {', '.join(ON_ERROR)}", param_hint="--on-error"
+        )
+    if on_error == "skip" and engine == "spark":
+        raise typer.BadParameter("skip works with --engine local", param_hint="--on-error")
     paths = _corpus_paths(corpus)
     if "-" in paths:
         raise InputError("dedup reads files and folders, not stdin (a rerun must resume)")
@@ -1094,7 +1114,16 @@ def dedup(
             )
             stats = run_spark_dedup(paths, output, config, settings, progress=progress)
         else:
-            stats = run_dedup(paths, output, config, progress=progress)
+            # Read here, so that malformed records are skipped (and counted) or fail the run
+            # with their file and line; a resumed run reads past finished partitions the same way.
+            read_stats = _new_stats()
+            documents = _read_corpus(paths, on_error, read_stats)
+            stats = run_dedup(paths, output, config, documents=documents, progress=progress)
+    if engine == "local":
+        _note(
+            f"read {read_stats.read} documents, wrote {stats.documents}, "
+            f"skipped {read_stats.skipped} malformed"
+        )
     resumed = f", resumed ({stats.partitions_reused} partitions reused)" if stats.resumed else ""
     _note(
         f"{stats.documents} documents, {stats.clusters} clusters, {stats.copies} copies "
