@@ -8,11 +8,9 @@ line, and the traceback when `UNSPIN_DEBUG=1`). Results go to stdout, everything
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -182,9 +180,6 @@ def render_result(result: ScanResult, text: str) -> Text:
 
 # --------------------------------------------------------------------------- word diff
 
-_DIFF_TOKEN = re.compile(r"\s+|\w+(?:['’-]\w+)*|[^\w\s]")
-
-
 def word_diff(old: str, new: str) -> Text:
     """A word-level diff, wdiff style: `[-removed-]{+added+}`; coloured on a terminal.
 
@@ -193,20 +188,9 @@ def word_diff(old: str, new: str) -> Text:
     """
     from rich.text import Text
 
-    a, b = _DIFF_TOKEN.findall(old), _DIFF_TOKEN.findall(new)
-    chunks: list[tuple[bool, str, str]] = []  # (changed, old text, new text)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        chunks.append((op != "equal", "".join(a[i1:i2]), "".join(b[j1:j2])))
-    merged: list[tuple[bool, str, str]] = []
-    for k, chunk in enumerate(chunks):
-        changed, was, now = chunk
-        gap = not changed and not was.strip() and 0 < k < len(chunks) - 1
-        if merged and merged[-1][0] and (changed or (gap and chunks[k + 1][0])):
-            _, prev_was, prev_now = merged[-1]
-            merged[-1] = (True, prev_was + was, prev_now + now)
-        else:
-            merged.append(chunk)
+    from unspin.restore.diff import word_diff_chunks
+
+    merged = [(c.changed, c.old, c.new) for c in word_diff_chunks(old, new)]
     out = Text()
     for changed, was, now in merged:
         if not changed:
