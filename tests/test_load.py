@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -63,8 +64,6 @@ def test_concurrent_mixed_load_gets_no_server_error(tmp_path: Path) -> None:
 
 
 def test_a_server_over_its_time_limit_answers_503_not_500(tmp_path: Path) -> None:
-    import time
-
     import numpy as np
 
     from unspin.detect.model import SpinModel
@@ -99,3 +98,35 @@ def test_bench_load_command_runs_unspin_serve(tmp_path: Path) -> None:
     assert figures["limits"]["max_body_bytes"] == 20_000
     assert figures["server_peak_rss_mb"] and figures["server_peak_rss_mb"] > 10
     assert (out / "report.md").exists() and (out / "server.log").exists()
+
+
+def test_an_oversized_body_gets_its_413_and_the_connection_stays_usable() -> None:
+    import httpx
+
+    from unspin.bench.load import _ThreadServer
+
+    server = _ThreadServer(create_app(model=stub_model(), max_body_bytes=100_000), "127.0.0.1")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
+            for _ in range(50):  # wait for the thread's server
+                try:
+                    client.get("/api/info")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            body = b'{"text": "' + b"x" * 150_000 + b'"}'
+            headers = {"content-type": "application/json"}
+            # Read to its end and dropped (up to twice the limit): the connection is kept.
+            small = client.post("/api/scan", content=body, headers=headers)
+            assert small.status_code == 413 and "connection" not in small.headers
+            chunks = (body[k : k + 16_384] for k in range(0, len(body), 16_384))
+            chunked = client.post("/api/scan", content=chunks, headers=headers)
+            assert chunked.status_code == 413 and "connection" not in chunked.headers
+            ok = client.post("/api/restore", json={"text": "The crowd cheered loudly."})
+            assert ok.status_code == 200
+            # Far over the limit: not read at all, and the answer says the connection closes.
+            huge = client.post("/api/scan", content=b"x" * 1_000_000, headers=headers)
+            assert huge.status_code == 413 and huge.headers["connection"] == "close"
+            assert client.get("/api/info").status_code == 200  # a new connection, as it should
+    finally:
+        server.stop()

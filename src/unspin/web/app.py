@@ -159,11 +159,18 @@ class PayloadTooLarge(HTTPException):
 
 class BodySizeLimit:
     """Answer 413 for bodies over `max_bytes`: from Content-Length before reading anything, or
-    as soon as a chunked body streams past the limit."""
+    as soon as a chunked body streams past the limit.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    The rest of a body up to `drain_factor` times the limit is then read and dropped before the
+    answer goes out, so that the client, still sending, gets its 413 on a connection it can
+    reuse: closed with unread data, the socket would reset and the client see a broken
+    connection instead. A larger body is not read; its answer says `Connection: close`.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, drain_factor: float = 2.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.drain_limit = int(max_bytes * drain_factor)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -171,22 +178,27 @@ class BodySizeLimit:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            status = 413 if declared.isdigit() else 400
-            detail = (
-                str(PayloadTooLarge(self.max_bytes).detail)
-                if status == 413
-                else "invalid Content-Length header"
-            )
-            await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)
+            if not declared.isdigit():
+                answer = JSONResponse(
+                    {"detail": "invalid Content-Length header"},
+                    status_code=400,
+                    headers={"connection": "close"},
+                )
+            else:
+                drained = int(declared) <= self.drain_limit and await _drain(receive, 0)
+                answer = self._too_large(drained)
+            await answer(scope, receive, send)
             return
         received = 0
+        body_done = False
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_done
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > self.max_bytes:
                     raise PayloadTooLarge(self.max_bytes)
             return message
@@ -199,10 +211,35 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, limited_receive, watched_send)
-        except PayloadTooLarge as exc:
+        except PayloadTooLarge:
             if started:
                 raise
-            await JSONResponse({"detail": exc.detail}, status_code=413)(scope, receive, send)
+            drained = body_done or await _drain(receive, received, self.drain_limit)
+            await self._too_large(drained)(scope, receive, send)
+
+    def _too_large(self, drained: bool) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(PayloadTooLarge(self.max_bytes).detail)},
+            status_code=413,
+            headers={} if drained else {"connection": "close"},
+        )
+
+
+async def _drain(receive: Receive, received: int, limit: int | None = None) -> bool:
+    """Read and drop the rest of a request body (at most `limit` bytes in all, and for at most
+    a few seconds); True when the body was read to its end."""
+    with anyio.move_on_after(_DRAIN_SECONDS):
+        while limit is None or received <= limit:
+            message = await receive()
+            if message["type"] != "http.request":
+                return False  # the client went away
+            received += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return True
+    return False
+
+
+_DRAIN_SECONDS = 5.0
 
 
 class SecurityHeaders:
