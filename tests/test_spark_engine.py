@@ -181,6 +181,16 @@ def test_partition_stars_join_each_component_to_its_smallest_node() -> None:
         assert got.get(node * 1000, node * 1000) == want[node] * 1000
 
 
+def test_verify_rows_keep_both_texts_of_a_pair_when_the_cache_is_full() -> None:
+    from unspin.engines.spark import _verify_rows
+
+    # Document 0 against 300 others: its words are cached first, so the oldest entry when
+    # the word cache fills up.
+    pairs = [(0, k, 7, 7, NOTES[0], NOTES[1]) for k in range(1, 301)]
+    rows = list(_verify_rows(pairs))
+    assert len(rows) == 300 and rows[-1][:2] == (0, 300)
+
+
 # --------------------------------------------------------------------------- the engine
 
 
@@ -215,12 +225,12 @@ def test_spark_engine_writes_what_the_local_engine_writes(
     assert any(r.get("evidence") == "consensus" for r in rows.values())
     assert sum(r["role"] == "source" for r in rows.values()) >= 5
 
-    # A run killed after verification resumes from its checkpoints to the same output.
+    # A run killed after clustering resumes from its checkpoints to the same output.
     work = out.with_name(out.name + ".work")
     assert (work / "verified" / "_SUCCESS").exists()
-    for stage in ("links", "restored", "rows"):
+    for stage in ("restored", "rows"):
         shutil.rmtree(work / stage)
-    (work / "clusters" / "_SUCCESS").unlink()  # a stage cut short is done again
+    (work / "links" / "_SUCCESS").unlink()  # a stage cut short is done again
     out.unlink()
     stats = run_spark_dedup(inputs, out, DedupConfig(restore=True), SparkSettings(partitions=1))
     assert stats.resumed and out.read_bytes() == local_output

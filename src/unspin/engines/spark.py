@@ -308,14 +308,19 @@ def _verify_rows(
 
     canon = default_canonicalizer()
     context = get_context_model()
-    words: dict[int, list[str]] = {}  # a text recurs in neighbouring pairs
+    cache: dict[int, list[str]] = {}  # a text recurs in neighbouring pairs
+
+    def words(key: int, text: str) -> list[str]:
+        hit = cache.get(key)
+        if hit is None:
+            if len(cache) >= 256:
+                cache.pop(next(iter(cache)))
+            hit = cache[key] = normalized_words(text)
+        return hit
+
     for a, b, exact_a, exact_b, text_a, text_b in pairs:
-        for key, text in ((a, text_a), (b, text_b)):
-            if key not in words:
-                if len(words) >= 256:
-                    words.pop(next(iter(words)))
-                words[key] = normalized_words(text)
-        figures = verify_pair(a, b, words[a], words[b], exact_a, exact_b, canon, context)
+        words_a, words_b = words(a, text_a), words(b, text_b)
+        figures = verify_pair(a, b, words_a, words_b, exact_a, exact_b, canon, context)
         yield (a, b, *figures[2:])
 
 
@@ -424,33 +429,37 @@ def _is_star_forest(edges: DataFrame) -> bool:
     return forked.union(chained).limit(1).count() == 0
 
 
-def _member_figures(members: Iterable[Any]) -> Iterator[tuple[int, float, float]]:
-    """Executor: (member, summed naturalness margin, mean identity over its verified pairs).
-
-    Summed in the local engine's order (`np.add.at` over the pairs as the member's first side,
-    then as its second side, each in pair order), so the floats agree bit for bit and ties
-    between members break the same way.
-    """
-    for member in members:
-        wins = closeness = degree = 0.0
-        for _, _, _, margin, identity in sorted(tuple(s) for s in member.sides):
-            wins += margin
-            closeness += identity
-            degree += 1.0
-        yield member.node, wins, closeness / max(degree, 1.0)
-
-
 def _cluster_sources(clusters: Iterable[Any]) -> Iterator[tuple[int, int]]:
-    """Executor: (member, source) for every member of each cluster (`choose_source`)."""
+    """Executor: (member, source) for every member of each cluster (`choose_source`).
+
+    A cluster arrives with its verified pairs and its members' dates. Each member's wins
+    (summed naturalness margins) and closeness (mean identity) are summed in the local
+    engine's order (`np.add.at` over the pairs with the member as first side, then as second
+    side, each in pair order), so the floats agree bit for bit and ties break the same way.
+    """
     from unspin.trace.cluster import Member, choose_source
 
     for cluster in clusters:
-        group = sorted(tuple(m) for m in cluster.members)
-        source = choose_source(
-            [Member(key, date, round(wins, 9), closeness) for key, date, wins, closeness in group]
-        )
-        for key, *_ in group:
-            yield key, source
+        pairs = sorted(tuple(p) for p in cluster.pairs)  # (a, b, margin, identity)
+        dates = dict(tuple(m) for m in cluster.members)
+        wins = dict.fromkeys(dates, 0.0)
+        closeness = dict.fromkeys(dates, 0.0)
+        degree = dict.fromkeys(dates, 0.0)
+        for a, _, margin, identity in pairs:
+            wins[a] += margin
+            closeness[a] += identity
+            degree[a] += 1.0
+        for _, b, margin, identity in pairs:
+            wins[b] += -margin
+            closeness[b] += identity
+            degree[b] += 1.0
+        members = [
+            Member(key, dates[key], round(wins[key], 9), closeness[key] / max(degree[key], 1.0))
+            for key in sorted(dates)
+        ]
+        source = choose_source(members)
+        for m in members:
+            yield m.index, source
 
 
 # --------------------------------------------------------------------------- stage 6
@@ -491,7 +500,6 @@ def _output_lines(documents: Iterable[Any]) -> Iterator[tuple[int, str, str | No
 # --------------------------------------------------------------------------- the run
 
 _SCHEMAS = {
-    "figures": "node bigint, wins double, closeness double",
     "documents": "key bigint, id string, date string, exact bigint, bands array<bigint>, "
     "text string",
     "candidates": "a bigint, b bigint",
@@ -627,27 +635,18 @@ def _run(
     # 4. clusters: components, members' figures, the source of each
     def build_clusters() -> DataFrame:
         labels = connected_components(good.select("a", "b"))
-        sides = good.select(
-            F.col("a").alias("node"),
-            F.struct(F.lit(0).alias("side"), "a", "b", "margin", "identity").alias("side"),
-        ).union(
-            good.select(
-                F.col("b").alias("node"),
-                F.struct(
-                    F.lit(1).alias("side"), "a", "b", (-F.col("margin")).alias("margin"),
-                    "identity",
-                ).alias("side"),
-            )
-        )  # fmt: skip
-        grouped = sides.groupBy("node").agg(F.collect_list("side").alias("sides"))
-        figures = job.python(grouped, _member_figures, "figures")
-        members = (
-            labels.join(figures, "node")
-            .join(docs.select(F.col("key").alias("node"), "date"), "node")
+        pairs = (
+            good.join(labels.select(F.col("node").alias("a"), "label"), "a")
             .groupBy("label")
-            .agg(F.collect_list(F.struct("node", "date", "wins", "closeness")).alias("members"))
+            .agg(F.collect_list(F.struct("a", "b", "margin", "identity")).alias("pairs"))
         )
-        return job.python(members.select("members"), _cluster_sources, "clusters")
+        members = (
+            labels.join(docs.select(F.col("key").alias("node"), "date"), "node")
+            .groupBy("label")
+            .agg(F.collect_list(F.struct("node", "date")).alias("members"))
+        )
+        grouped = pairs.join(members, "label").select("pairs", "members")
+        return job.python(grouped, _cluster_sources, "clusters")
 
     clusters = job.stage("clusters", build_clusters)
     copies = clusters.where(F.col("key") != F.col("source"))
