@@ -11,15 +11,15 @@ differently. The corpus never passes through the driver:
    the executors by the project's readers, one task per file (small files grouped). A
    document's key is (task << 40) | position in the task: sorting by key is input order, with
    no counting pass. Documents are spread over the partitions and fingerprinted there.
-2. candidates — (band, key) and (exact key) buckets are grouped; `bucket_pairs` pairs each
-   bucket's members in key order, as the local engine pairs them in a global sort.
-3. verified — each pair is joined with both texts and aligned (`verify_pair`).
-4. clusters — connected components of the pairs with similarity >= `min_similarity`, by
-   alternating large-star / small-star rounds of RDD joins (Kiveris et al., 2014): a
-   component's label is its smallest key, as in `cluster.clusters_from_pairs`. Each member's
-   naturalness wins and closeness are summed in the local engine's order (so the floats are
-   bit for bit the same), members are grouped by cluster and `cluster.choose_source` picks
-   the source.
+2. candidates — (band, key) and (exact key) buckets are grouped (Spark SQL); `bucket_pairs`
+   pairs each bucket's members in key order, as the local engine pairs them in a global sort.
+3. verified — each pair is joined with both texts (Spark SQL) and aligned (`verify_pair`).
+4. clusters — connected components of the pairs with similarity >= `min_similarity`: union-find
+   (`cluster.clusters_from_pairs`) inside each partition of pairs, then large-star /
+   small-star rounds of joins (Kiveris et al., 2014); a component's label is its smallest key,
+   as the local engine's. Each member's naturalness wins and closeness are summed in the
+   local engine's order (so the floats are bit for bit the same), and `cluster.choose_source`
+   picks each cluster's source.
 5. links — every copy against its source: the verified figures where that pair was verified,
    else aligned now.
 6. restored (with `restore`) — consensus restoration of the spun copies from their cluster's
@@ -108,7 +108,8 @@ class SparkSettings:
 def spark_session(settings: SparkSettings | None = None) -> tuple[SparkSession, bool]:
     """The active Spark session, or a new one; True when this call started it (and should stop
     it). A session started here in local mode runs its Python workers with this interpreter,
-    so they import the same `unspin`."""
+    so they import the same `unspin`; a JVM started here logs warnings only (the packaged
+    log4j2 settings), and shows Spark's progress bar only on a terminal."""
     from pyspark.sql import SparkSession
 
     settings = settings or SparkSettings()
