@@ -76,7 +76,19 @@ class ContextModel:
     def bigram_fits(
         self, left: str, phrases: Sequence[Sequence[str]], right: str
     ) -> list[float]:
-        """`bigram_fit` of each phrase between the same neighbours, in one tight loop.
+        """`bigram_fit` of each phrase between the same neighbours, in one tight loop."""
+        return self.bigram_fits_keyed(left, [self.bigram_keys(p) for p in phrases], right)
+
+    @staticmethod
+    def bigram_keys(phrase: Sequence[str]) -> tuple[str, str]:
+        """The (first, last) words of a phrase as the count tables spell them; callers that
+        score the same candidates again and again compute these once."""
+        return phrase[0].translate(_STRIP), phrase[-1].translate(_STRIP)
+
+    def bigram_fits_keyed(
+        self, left: str, keys: Sequence[tuple[str, str]], right: str
+    ) -> list[float]:
+        """`bigram_fits` for phrases given by their `bigram_keys`.
 
         The scan asks this for up to two dozen candidates per span; the pairs rarely repeat, so
         a memo helps less than doing the arithmetic with the tables bound locally.
@@ -85,10 +97,9 @@ class ContextModel:
         log = math.log
         left_s, right_s = left.translate(_STRIP), right.translate(_STRIP)
         left_count = unigrams(left_s, 0.0)
+        right_uni = (unigrams(right_s, 0.0) + 1.0) / total
         out = []
-        for words in phrases:
-            first = words[0].translate(_STRIP)
-            last = words[-1].translate(_STRIP) if len(words) > 1 else first
+        for first, last in keys:
             uni = (unigrams(first, 0.0) + 1.0) / total
             if left_count:
                 pair = bigrams(f"{left_s} {first}", 0.0)
@@ -97,11 +108,10 @@ class ContextModel:
                 fit = log(uni)
             last_count = unigrams(last, 0.0)
             if last_count:
-                uni_r = (unigrams(right_s, 0.0) + 1.0) / total
                 pair = bigrams(f"{last} {right_s}", 0.0)
-                fit += log((pair + 0.4 * uni_r * 1e3) / (last_count + 1e3))
+                fit += log((pair + 0.4 * right_uni * 1e3) / (last_count + 1e3))
             else:
-                fit += log((unigrams(right_s, 0.0) + 1.0) / total)
+                fit += log(right_uni)
             out.append(fit)
         return out
 

@@ -80,12 +80,14 @@ class PhraseEntry:
 
     names: tuple[str, ...]
     split: tuple[tuple[str, ...], ...]
+    bigram_keys: tuple[tuple[str, str], ...]  # per candidate, for ContextModel.bigram_fits_keyed
     log_prior: tuple[float, ...]
     weights: tuple[float, ...]
     sources: tuple[str, ...]
     zipf_observed: float
     unigram: float
     function: bool
+    oov: bool  # some word unknown to the trigram LM
 
 
 _ENTRY_CACHE: dict[tuple[int, str, int], PhraseEntry | None] = {}
@@ -108,12 +110,14 @@ def phrase_entry(
             entry = PhraseEntry(
                 names=tuple(c.text for c in cands),
                 split=tuple(tuple(c.text.split()) for c in cands),
+                bigram_keys=tuple(context.bigram_keys(c.text.split()) for c in cands),
                 log_prior=tuple(PRIOR_WEIGHT * math.log(c.weight) for c in cands),
                 weights=tuple(c.weight for c in cands),
                 sources=tuple(c.source for c in cands),
                 zipf_observed=_zipf(phrase),
                 unigram=sum(context.unigram_logprob(w) for w in words) / len(words),
                 function=all(w in FUNCTION_WORDS for w in words),
+                oov=not all(context.known(w) for w in words),
             )
     if len(_ENTRY_CACHE) >= _ENTRY_CACHE_MAX:
         _ENTRY_CACHE.clear()
@@ -274,7 +278,7 @@ def _score_span(
     # the most promising few, and the top-prior one, again with the trigram LM window.
     split, log_w = entry.split, entry.log_prior
     n_cands = len(split)
-    bigram = context.bigram_fits(before, split, after)
+    bigram = context.bigram_fits_keyed(before, entry.bigram_keys, after)
     scores = [b + lw for b, lw in zip(bigram, log_w, strict=True)]
     fits = list(bigram)
     if not fast and n_cands:
@@ -294,7 +298,7 @@ def _score_span(
     capital_mid = float(head[:1].isupper() and not sentence_start[i] and not head.isupper())
     zipf_obs = entry.zipf_observed
     function = float(entry.function)
-    oov = float(not all(context.known(w) for w in observed)) if not fast else 0.0
+    oov = float(entry.oov) if not fast else 0.0
     unigram = entry.unigram
     # How much the left context raises the first word's probability over its base rate.
     if fast:
