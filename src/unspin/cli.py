@@ -690,6 +690,10 @@ def bench_detect(
         str | None, typer.Option("--tortured-csv", help="Tortured-phrases CSV to score.")
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+    articles: Annotated[
+        int,
+        typer.Option("--articles", min=0, help="Also judge this many whole held-out articles."),
+    ] = 0,
 ) -> None:
     """Detection, pinpointing and restoration on held-out spun paragraphs; prints figures."""
     paths = _all_paths(corpus, more, "corpus")
@@ -713,6 +717,7 @@ def bench_detect(
         left_out_profile=left_out_profile,
         tortured_csv=tortured_csv,
         workers=workers,
+        articles=articles,
     )
     _print_json(figures)
 

@@ -71,3 +71,33 @@ def sample_paragraphs(
     rng = random.Random(seed)
     rng.shuffle(pool)
     return pool[:n]
+
+
+def sample_articles(
+    paths: Iterable[str],
+    split: Split,
+    n: int,
+    *,
+    seed: int = 0,
+    min_words: int = 150,
+    max_words: int = 900,
+) -> list[Paragraph]:
+    """A seeded sample of whole documents of `min_words`..`max_words` words (index -1), for
+    judging articles as users scan them rather than single paragraphs."""
+    pool: list[Paragraph] = []
+    for path in paths:
+        with _open(path) as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                doc = json.loads(line)
+                doc_id = str(doc.get("id"))
+                if split_of(doc_id) != split:
+                    continue
+                text = str(doc.get("text", "")).strip()
+                if min_words <= len(text.split()) <= max_words:
+                    source = str(doc.get("outlet") or doc.get("source") or "unknown")
+                    pool.append(Paragraph(doc_id, -1, text, source))
+    rng = random.Random(seed)
+    rng.shuffle(pool)
+    return pool[:n]

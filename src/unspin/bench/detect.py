@@ -225,6 +225,7 @@ def run_detect_bench(
     tortured_limit: int = 400,
     workers: int = 2,
     speed_docs: int = 1000,
+    articles: int = 0,
 ) -> dict:
     """Run the detection benchmark, write report.md and plots into `out`, return the figures."""
     from unspin.bench.report import write_detect_report
@@ -254,6 +255,17 @@ def run_detect_bench(
         lo["profile"] = left_out_profile
         lo["model_profiles"] = load_model(left_out_model).meta.get("profiles")
         figures["left_out"] = lo
+    if articles:
+        from unspin.bench.datasets import sample_articles
+
+        docs = [a.text for a in sample_articles(corpus, "test", articles, seed=seed)]
+        figures["articles"], _ = evaluate(
+            docs, list(PROFILES), seed=seed, fast=fast, model_path=model, workers=workers
+        )
+        figures["articles"]["documents"] = len(docs)
+        figures["articles"]["mean_words"] = round(
+            float(np.mean([len(d.split()) for d in docs])) if docs else 0.0, 1
+        )
     if tortured_csv:
         figures["tortured"] = tortured_figures(
             tortured_csv, fast=fast, model_path=model, limit=tortured_limit

@@ -113,6 +113,26 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
             f"Clean with that model: {lo['clean']['changed_per_1000']} changed words per 1,000, "
             f"{100 * lo['clean']['flagged_spun_share']:.2f} % judged spun.",
         ]
+    if "articles" in figures:
+        a = figures["articles"]
+        lines += [
+            "",
+            f"## Whole articles ({a['documents']} held-out documents, {a['mean_words']} words "
+            "on average)",
+            "",
+            "| rate | AUROC | flag F1 | restoration gain | judged spun |",
+            "|---|---|---|---|---|",
+        ]
+        for rate, f in a["all_profiles"].items():
+            lines.append(
+                f"| {rate} | {f['auroc']:.3f} | {f['flag_f1']:.3f} | {f['restoration_gain']} | "
+                f"{f['detected_spun']:.3f} |"
+            )
+        lines += [
+            "",
+            f"Clean articles: {100 * a['clean']['flagged_spun_share']:.2f} % judged spun, "
+            f"{a['clean']['changed_per_1000']} changed words per 1,000.",
+        ]
     if "tortured" in figures:
         t = figures["tortured"]
         lines += [

@@ -1,0 +1,40 @@
+"""Benchmark data: the fixed train/test split and the samplers built on it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from unspin.bench.datasets import sample_articles, sample_paragraphs, split_of
+
+
+def _corpus(tmp_path, n=200):
+    # Written for this test: documents of two paragraphs, the second long enough to count.
+    path = tmp_path / "c.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for k in range(n):
+            words = " ".join(f"word{k}x{j}" for j in range(60 + k % 120))
+            text = f"Short opening line number {k}.\n\n{words}"
+            fh.write(json.dumps({"id": f"doc-{k}", "text": text, "source": "test"}) + "\n")
+    return str(path)
+
+
+def test_split_is_fixed_and_about_one_in_ten():
+    ids = [f"id-{k}" for k in range(5000)]
+    test = [i for i in ids if split_of(i) == "test"]
+    assert 0.07 < len(test) / len(ids) < 0.13
+    assert [split_of(i) for i in ids[:50]] == [split_of(i) for i in ids[:50]]
+
+
+def test_articles_respect_split_length_and_seed(tmp_path):
+    path = _corpus(tmp_path)
+    arts = sample_articles([path], "test", 100, seed=1, min_words=100, max_words=150)
+    assert arts, "the corpus holds test-split documents in range"
+    for a in arts:
+        assert split_of(a.doc_id) == "test"
+        assert 100 <= len(a.text.split()) <= 150
+        assert a.index == -1 and "\n\n" in a.text  # the whole document, not a paragraph
+    again = sample_articles([path], "test", 100, seed=1, min_words=100, max_words=150)
+    assert [a.doc_id for a in again] == [a.doc_id for a in arts]
+    train_ids = {p.doc_id for p in sample_paragraphs([path], "train", 1000)}
+    assert not train_ids & {a.doc_id for a in arts}  # never a training document
