@@ -37,10 +37,8 @@ def _open(path: str):
     return gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path)
 
 
-def paragraphs(
-    paths: Iterable[str], split: Split, *, min_words: int = 40, max_words: int = 250
-) -> Iterator[Paragraph]:
-    """Stream paragraphs of `min_words`..`max_words` words from JSONL corpora, one split only."""
+def documents(paths: Iterable[str], split: Split) -> Iterator[tuple[str, str, str]]:
+    """Stream (doc_id, source, text) of the JSONL corpora's documents in one split."""
     for path in paths:
         with _open(path) as fh:
             for line in fh:
@@ -51,10 +49,18 @@ def paragraphs(
                 if split_of(doc_id) != split:
                     continue
                 source = str(doc.get("outlet") or doc.get("source") or "unknown")
-                for k, para in enumerate(str(doc.get("text", "")).split("\n\n")):
-                    n = len(para.split())
-                    if min_words <= n <= max_words:
-                        yield Paragraph(doc_id, k, para.strip(), source)
+                yield doc_id, source, str(doc.get("text", ""))
+
+
+def paragraphs(
+    paths: Iterable[str], split: Split, *, min_words: int = 40, max_words: int = 250
+) -> Iterator[Paragraph]:
+    """Stream paragraphs of `min_words`..`max_words` words from JSONL corpora, one split only."""
+    for doc_id, source, text in documents(paths, split):
+        for k, para in enumerate(text.split("\n\n")):
+            n = len(para.split())
+            if min_words <= n <= max_words:
+                yield Paragraph(doc_id, k, para.strip(), source)
 
 
 def sample_paragraphs(
@@ -84,20 +90,11 @@ def sample_articles(
 ) -> list[Paragraph]:
     """A seeded sample of whole documents of `min_words`..`max_words` words (index -1), for
     judging articles as users scan them rather than single paragraphs."""
-    pool: list[Paragraph] = []
-    for path in paths:
-        with _open(path) as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                doc = json.loads(line)
-                doc_id = str(doc.get("id"))
-                if split_of(doc_id) != split:
-                    continue
-                text = str(doc.get("text", "")).strip()
-                if min_words <= len(text.split()) <= max_words:
-                    source = str(doc.get("outlet") or doc.get("source") or "unknown")
-                    pool.append(Paragraph(doc_id, -1, text, source))
+    pool = [
+        Paragraph(doc_id, -1, text.strip(), source)
+        for doc_id, source, text in documents(paths, split)
+        if min_words <= len(text.split()) <= max_words
+    ]
     rng = random.Random(seed)
     rng.shuffle(pool)
     return pool[:n]
