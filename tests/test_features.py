@@ -98,3 +98,11 @@ def test_label_words_marks_overlapping_words():
 
     assert label_words(words, [S(4, 14)]).tolist() == [0, 1, 1, 0]
     assert label_words(words, []).tolist() == [0, 0, 0, 0]
+
+
+def test_keyed_bigram_fits_equal_bigram_fit(context):
+    """The scan's fast path must score exactly like `bigram_fit`, edges and unknown words too."""
+    phrases = [("power",), ("have", "dialogue"), ("didn't",), ("qzxv",), ("in", "the", "end")]
+    for left, right in (("the", "of"), ("<s>", "</s>"), ("qzxv", "said")):
+        keyed = context.bigram_fits_keyed(left, [context.bigram_keys(p) for p in phrases], right)
+        assert keyed == [context.bigram_fit(left, p, right) for p in phrases]

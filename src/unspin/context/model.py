@@ -73,12 +73,6 @@ class ContextModel:
         """Smoothed log P(first | left) + log P(right | last) from web bigram counts."""
         return self.bigram_logprob(left, middle[0]) + self.bigram_logprob(middle[-1], right)
 
-    def bigram_fits(
-        self, left: str, phrases: Sequence[Sequence[str]], right: str
-    ) -> list[float]:
-        """`bigram_fit` of each phrase between the same neighbours, in one tight loop."""
-        return self.bigram_fits_keyed(left, [self.bigram_keys(p) for p in phrases], right)
-
     @staticmethod
     def bigram_keys(phrase: Sequence[str]) -> tuple[str, str]:
         """The (first, last) words of a phrase as the count tables spell them; callers that
@@ -88,7 +82,7 @@ class ContextModel:
     def bigram_fits_keyed(
         self, left: str, keys: Sequence[tuple[str, str]], right: str
     ) -> list[float]:
-        """`bigram_fits` for phrases given by their `bigram_keys`.
+        """`bigram_fit` of each phrase, given by its `bigram_keys`, between the same neighbours.
 
         The scan asks this for up to two dozen candidates per span; the pairs rarely repeat, so
         a memo helps less than doing the arithmetic with the tables bound locally.
