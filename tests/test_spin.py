@@ -276,7 +276,7 @@ def test_profiles_are_documented_and_valid():
     assert len(PROFILES) >= 5
     for name, p in PROFILES.items():
         assert p.name == name and len(p.description) > 40
-        assert p.thesaurus in {"wordnet", "moby", "both", "phrase"}
+        assert p.thesaurus in {"wordnet", "moby", "both", "phrase", "all"}
         assert 0 < p.rate <= 1 and 0 <= p.phrase_rate <= 1 and 0 <= p.drop_rate < 0.2
 
 

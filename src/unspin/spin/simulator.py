@@ -41,7 +41,8 @@ class SpinProfile:
     """How one kind of spinner behaves; see `PROFILES` for the documented set.
 
     `rate` is the default share of eligible words changed, `thesaurus` which lexicon sources may be
-    used ("wordnet", "moby", "both" or "phrase"), `prefer` how a synonym is picked among the
+    used ("wordnet", "moby", "both", "phrase", or "all": both plus the links real spinners were
+    seen to make), `prefer` how a synonym is picked among the
     candidates ("common", "uniform", "rare", or "tortured" for the paper-mill fit), `phrase_rate`
     the share of swaps that are multiword or function-word swaps, `keep_inflection`/`keep_case`
     False to sometimes break word form or capitalise a mid-sentence swap, `drop_rate` the chance
@@ -155,13 +156,14 @@ PICK_BIAS: dict[str, tuple[float, float]] = {
 }
 
 # Which thesauri each `SpinProfile.thesaurus` setting admits. A candidate's `source` names the
-# thesauri that link it ("wordnet", "moby", "phrase" for the curated swaps), joined by "+" when
-# several do; "both" means WordNet and Moby.
+# thesauri that link it ("wordnet", "moby", "phrase" for the curated swaps, "observed" for links
+# real spinners made), joined by "+" when several do; "both" means WordNet and Moby.
 _THESAURI: dict[str, frozenset[str]] = {
     "wordnet": frozenset({"wordnet"}),
     "moby": frozenset({"moby"}),
     "both": frozenset({"wordnet", "moby", "phrase"}),
     "phrase": frozenset({"phrase"}),
+    "all": frozenset({"wordnet", "moby", "phrase", "observed"}),
 }
 
 
@@ -264,7 +266,7 @@ PROFILES: dict[str, SpinProfile] = {
         SpinProfile(
             name="tortured",
             rate=0.2,
-            thesaurus="both",
+            thesaurus="all",
             prefer="tortured",
             phrase_rate=0.3,
             keep_inflection=True,
