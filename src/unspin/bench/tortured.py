@@ -1,7 +1,9 @@
 """Real paper-mill "tortured phrases" placed in neutral sentences written for this benchmark.
 
-Only rows at even positions of the CSV (2nd, 4th, … data row) are used here: the odd rows may
-calibrate the simulator, so evaluation never sees them.
+Only rows at even positions of the CSV (2nd, 4th, … data row) are used here: the odd rows
+calibrate the simulator and teach the lexicon the links real spinners make
+(`unspin.lexicon.observed`), so evaluation never sees them. An even row that repeats an odd row's
+phrase pair word for word is left out too.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ class TorturedCase:
 
 def evaluation_rows(path: str) -> list[tuple[str, str]]:
     """(tortured, expected) for even-position rows with one phrase and a certain answer."""
+    from pathlib import Path
+
+    from unspin.spin.calibrate import calibration_pairs
+
+    seen = {(t, e) for e, t in calibration_pairs(Path(path))}
     out = []
     with open(path, newline="", encoding="utf-8") as fh:
         for k, row in enumerate(csv.DictReader(fh)):
@@ -48,6 +55,8 @@ def evaluation_rows(path: str) -> list[tuple[str, str]]:
                 continue
             tortured = tortured.strip().strip('"').strip()
             expected = _PAREN.sub("", expected).strip()
+            if (tortured.lower(), expected.lower()) in seen:
+                continue  # the same pair is a calibration row
             if tortured and expected and '"' not in tortured:
                 out.append((tortured, expected))
     return out
