@@ -110,7 +110,8 @@ def test_pseudo_articles_join_paragraphs_of_one_kind():
         spun = k % 3 != 0
         profile, rate = ("spinbot", 0.2) if spun else ("clean", 0.0)
         labels = np.zeros(10, dtype=np.int8)
-        examples.append(Example(np.zeros((10, 1)), np.zeros((10, 1)), labels, spun, profile, rate))
+        m = np.zeros((10, 1))
+        examples.append(Example(m, m, labels, m, m, labels, labels, spun, profile, rate))
         probs.append(np.full(10, 0.9 if spun else 0.1))
     docs, y = pseudo_articles(probs, examples, seed=1, n=200)
     assert len(docs) == len(y) == 200
@@ -118,3 +119,30 @@ def test_pseudo_articles_join_paragraphs_of_one_kind():
     for d, label in zip(docs, y, strict=True):
         assert len(d) % 10 == 0 and 10 <= len(d) <= 80
         assert set(np.round(d, 1).tolist()) == ({0.9} if label else {0.1})  # never mixed
+
+
+def test_restore_labels_mark_words_whose_top_suggestion_is_the_original():
+    from unspin.context.model import get_context_model
+    from unspin.detect.features import extract, restore_matrix
+    from unspin.detect.train import restore_labels
+    from unspin.lexicon import get_lexicon
+    from unspin.spin.simulator import Swap
+    from unspin.text import tokenize
+
+    # Written for this test. "purchase" is declared a swap of whatever the model ranks first
+    # for it (in capitals: case must not matter), "fix" a swap of a word it does not rank first.
+    text = "The town council will purchase a new fire engine and fix the old stone bridge."
+    feats = extract(tokenize(text), get_lexicon(), get_context_model())
+    index = {w.text: i for i, w in enumerate(feats.words)}
+    top = {t: feats.spans[feats.word_span[index[t]]].candidates for t in ("purchase", "fix")}
+    originals = {"purchase": top["purchase"][0].upper(), "fix": top["fix"][1]}
+    swaps = []
+    for observed, original in originals.items():
+        start = text.index(observed)
+        swaps.append(Swap(start, start + len(observed), observed, start, start, original))
+    labels = restore_labels(feats, swaps)
+    assert labels.shape == (len(feats.words),)
+    assert labels[index["purchase"]] == 1
+    assert labels[index["fix"]] == 0
+    assert labels.sum() == 1  # words without a swap are never labelled
+    assert restore_matrix(feats).shape[0] == len(feats.words)

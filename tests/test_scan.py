@@ -59,3 +59,32 @@ def test_below_both_thresholds_nothing_is_restored():
     assert result.verdict == "spun"
     assert result.flags
     assert result.restored == TEXT
+
+
+class _ConstantRestore:
+    """P(top suggestion is the original) = c for every row."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+
+    def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+        from unspin.detect.features import RESTORE_EXTRA_NAMES
+
+        assert matrix.shape[1] == len(FEATURE_NAMES) + len(RESTORE_EXTRA_NAMES)
+        p = np.full(len(matrix), self.c)
+        return np.stack([1 - p, p], axis=1)
+
+
+@pytest.mark.parametrize(
+    "doc_p, confidence, restores",
+    [(0.5, 0.9, True), (0.5, 0.6, False), (0.97, 0.6, True), (0.97, 0.3, False)],
+)
+def test_a_restore_model_decides_which_flags_are_restored(doc_p, confidence, restores):
+    """With a restore model, its confidence (not P(swapped)) meets the restore thresholds: the
+    clean-text one, or the lower one in a text judged spun."""
+    model = _model(0.99, doc_p)
+    model.restore_model = _ConstantRestore(confidence)
+    model.restore_threshold, model.spun_restore_threshold = 0.8, 0.5
+    result = scan_text(TEXT, model=model)
+    assert result.flags  # every word with candidates is flagged at p = 0.99
+    assert (result.restored != TEXT) is restores

@@ -42,6 +42,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "function_word",
     "best_source_phrase",
     "best_source_both",
+    "best_source_observed",
     "candidate_in_document",
     "context_surprise",
     "neighbour_max_delta",
@@ -66,6 +67,10 @@ FUNCTION_WORDS = frozenset(
 
 # How much a candidate's thesaurus prior counts against its fit in context (log-linear).
 PRIOR_WEIGHT = 1.0
+
+# Candidate originals kept per span, by default and in --fast mode.
+MAX_CANDIDATES = 24
+FAST_CANDIDATES = 6
 
 # How many candidates per span the trigram LM re-scores after the cheap bigram pass.
 TRIGRAM_SHORTLIST = 4
@@ -168,7 +173,7 @@ def extract(
     context: ContextModel,
     *,
     fast: bool = False,
-    max_candidates: int = 24,
+    max_candidates: int = MAX_CANDIDATES,
 ) -> DocFeatures:
     """Compute the feature matrix for the word tokens of one document.
 
@@ -186,7 +191,7 @@ def extract(
     max_len = max(1, min(lexicon.max_phrase_len, 5))
     # Spinners are inconsistent: the original often survives elsewhere in the same document.
     vocabulary = set(normed)
-    limit = 6 if fast else max_candidates
+    limit = FAST_CANDIDATES if fast else max_candidates
 
     for i in range(n):
         for length in range(1, max_len + 1):
@@ -216,6 +221,30 @@ def extract(
             matrix[w, :N_SPAN_FEATURES] = spans[word_span[w]].features
     _add_pooled_features(matrix)
     return DocFeatures(words=words, matrix=matrix, spans=spans, word_span=word_span)
+
+
+# Extra inputs of the restore model (see `restore_matrix`), after the word features.
+RESTORE_EXTRA_NAMES: tuple[str, ...] = ("top_margin", "top_two_close")
+_MARGIN_CAP = 20.0
+
+
+def restore_matrix(feats: DocFeatures) -> np.ndarray:
+    """Word features plus how clearly each word's span prefers its top candidate: the restore
+    model asks "is the top suggestion the original?", not only "was this word swapped?"."""
+    n = len(feats.words)
+    extra = np.zeros((n, len(RESTORE_EXTRA_NAMES)), dtype=np.float32)
+    margins = {}
+    for k, span in enumerate(feats.spans):
+        if len(span.scores) >= 2:
+            m = min(max(span.scores[0] - span.scores[1], 0.0), _MARGIN_CAP)
+        else:
+            m = _MARGIN_CAP if span.scores else 0.0
+        margins[k] = m
+    for w, k in enumerate(feats.word_span):
+        if k >= 0:
+            extra[w, 0] = margins[k]
+            extra[w, 1] = float(margins[k] < 1.0)
+    return np.hstack([feats.matrix, extra])
 
 
 _DELTA = FEATURE_NAMES.index("lm_delta_best")
@@ -333,6 +362,7 @@ def _score_span(
             function,
             float("phrase" in best_source),
             float("wordnet" in best_source and "moby" in best_source),
+            float("observed" in best_source),
             float(any(w in vocabulary for w in best_words if w not in FUNCTION_WORDS)),
             surprise,
         ]

@@ -23,7 +23,7 @@ DOC_FEATURE_NAMES = (
     "share_over_0.5",
     "max_p",
 )
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 # Word probabilities are binned on the logit scale to weigh each word's evidence (see DocEvidence).
 EVIDENCE_EDGES = np.linspace(-7.0, 5.0, 25)
 
@@ -88,6 +88,11 @@ class SpinModel:
     # P(spun) at or above which the verdict is "spun"; chosen so few clean documents cross it.
     doc_threshold: float = 0.5
     evidence: DocEvidence | None = None
+    # P(the top suggestion is the original) from `features.restore_matrix`; applied at or above
+    # `restore_threshold` (chosen for the clean-damage budget), or `spun_restore_threshold` in a
+    # text judged spun. Without one, P(swapped) stands in (older models, tests).
+    restore_model: Any = None
+    spun_restore_threshold: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     fast: SpinModel | None = None  # the variant fitted on --fast (bigram-only) features
 
@@ -104,6 +109,12 @@ class SpinModel:
         if len(matrix) == 0:
             return np.zeros(0)
         return self.word_model.predict_proba(matrix)[:, 1]
+
+    def restore_probabilities(self, restore_matrix: np.ndarray) -> np.ndarray:
+        """P(the top suggestion is the original) for each row of a restore matrix."""
+        if len(restore_matrix) == 0:
+            return np.zeros(0)
+        return self.restore_model.predict_proba(restore_matrix)[:, 1]
 
     def doc_probability(self, word_probs: np.ndarray) -> float:
         """Calibrated P(spun) of a document from its word probabilities."""

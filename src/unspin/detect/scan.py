@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from unspin.context.model import ContextModel, get_context_model
-from unspin.detect.features import DocFeatures, extract
+from unspin.detect.features import (
+    FAST_CANDIDATES,
+    MAX_CANDIDATES,
+    DocFeatures,
+    extract,
+    norm_word,
+    restore_matrix,
+)
 from unspin.detect.language import abstain_reason
 from unspin.detect.model import SpinModel, load_model
+from unspin.detect.terms import TERM_PROBABILITY, TermRepair, find_term_repairs
 from unspin.lexicon import Lexicon, get_lexicon
 from unspin.restore.rewrite import Edit, apply_edits, match_case
 from unspin.text import tokenize, words
 from unspin.types import Flag, ScanResult, Token
 
-# Restoring a word is worth it when P(swapped) x P(best candidate is the original) beats
-# P(not swapped); with the top candidate right for about 60 % of swaps, that is p >~ 0.6.
+# For a model without a restore model: restoring a word is worth it when P(swapped) x P(best
+# candidate is the original) beats P(not swapped); with the top candidate right for about 60 %
+# of swaps, that is p >~ 0.6.
 SPUN_RESTORE_THRESHOLD = 0.6
 
 
@@ -50,18 +59,35 @@ def scan_text(
             restored=text,
         )
     model = (model or load_model()).for_mode(fast)
-    feats = extract(
-        tokens, lexicon or get_lexicon(), context or get_context_model(), fast=fast
-    )
+    lexicon = lexicon or get_lexicon()
+    context = context or get_context_model()
+    feats = extract(tokens, lexicon, context, fast=fast)
     probs = model.word_probabilities(feats.matrix)
+    p_doc = model.doc_probability(probs)
+    # Runs that disguise a known technical term are flagged and restored as a whole. They do
+    # not enter P(spun): the document model is calibrated on the word model alone.
+    limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
+    terms = _term_repairs(feats, lexicon, context, limit=limit)
+    if terms:
+        probs = probs.copy()
+        for r in terms:
+            probs[r.first : r.last] = np.maximum(probs[r.first : r.last], TERM_PROBABILITY)
     if on_word_probabilities is not None:
         on_word_probabilities(feats.words, probs)
-    p_doc = model.doc_probability(probs)
     spun = p_doc >= model.doc_threshold
     # In a text judged spun most odd words are swaps, so a less certain suggestion is still
     # more likely to repair than to damage; elsewhere only the clean-safe threshold applies.
-    restore_at = min(model.restore_threshold, SPUN_RESTORE_THRESHOLD) if spun else None
-    flags, edits = _flags(text, feats, probs, model, restore_at)
+    if model.restore_model is not None:
+        # Only flagged words can be restored: the restore model runs on those rows alone.
+        confidence = np.zeros(len(probs))
+        rows = np.flatnonzero(probs >= model.flag_threshold)
+        if len(rows):
+            confidence[rows] = model.restore_probabilities(restore_matrix(feats)[rows])
+        spun_at = model.spun_restore_threshold or model.restore_threshold
+    else:
+        confidence, spun_at = probs, SPUN_RESTORE_THRESHOLD
+    restore_at = min(model.restore_threshold, spun_at) if spun else model.restore_threshold
+    flags, edits = _flags(text, feats, probs, model, confidence, restore_at, terms)
     return ScanResult(
         id=doc_id,
         spin_probability=p_doc,
@@ -79,21 +105,35 @@ def _flags(
     feats: DocFeatures,
     probs: np.ndarray,
     model: SpinModel,
-    restore_at: float | None = None,
+    confidence: np.ndarray,
+    restore_at: float,
+    terms: Sequence[TermRepair] = (),
 ) -> tuple[list[Flag], list[Edit]]:
-    """Group flagged words by the span they were scored in; one flag per span. Suggestions at
-    or above `restore_at` (default: the model's restore threshold) are applied."""
-    restore_at = model.restore_threshold if restore_at is None else restore_at
+    """Group flagged words by the span they were scored in; one flag per span. A flag's
+    suggestion is applied when the span's restore `confidence` is at least `restore_at`.
+    Disguised terms are one flag each, always restored."""
     flags: list[Flag] = []
     edits: list[Edit] = []
     seen: set[int] = set()
     words_ = feats.words
+    in_term: set[int] = set()
+    for r in terms:
+        first, last = words_[r.first], words_[r.last - 1]
+        observed = text[first.start : last.end]
+        sentence_start = r.first == 0 or words_[r.first - 1].sentence != first.sentence
+        suggestion = match_case(observed, r.term, sentence_start)
+        p = float(max(probs[r.first : r.last]))
+        flags.append(Flag(first.start, last.end, observed, p, suggestion, [suggestion]))
+        edits.append(Edit(first.start, last.end, suggestion))
+        in_term.update(range(r.first, r.last))
     for w, p in enumerate(probs):
-        if p < model.flag_threshold:
+        if p < model.flag_threshold or w in in_term:
             continue
         k = feats.word_span[w]
         if k in seen:
             continue
+        if k >= 0 and not in_term.isdisjoint(range(feats.spans[k].first, feats.spans[k].last)):
+            k = -1  # its best span overlaps a disguised term: flag the word alone
         if k < 0:
             # Suspicious without a thesaurus source: flag the word, nothing to suggest.
             flags.append(
@@ -109,7 +149,19 @@ def _flags(
         alternatives = [match_case(observed, c, sentence_start) for c in span.candidates[:5]]
         suggestion = alternatives[0] if alternatives else None
         flags.append(Flag(first.start, last.end, observed, span_p, suggestion, alternatives))
-        if suggestion is not None and span_p >= restore_at:
+        if suggestion is not None and max(confidence[span.first : span.last]) >= restore_at:
             edits.append(Edit(first.start, last.end, suggestion))
     flags.sort(key=lambda f: f.start)
     return flags, edits
+
+
+def _term_repairs(
+    feats: DocFeatures, lexicon: Lexicon, context: ContextModel, limit: int
+) -> list[TermRepair]:
+    """Disguised known terms among the document's words (see `unspin.detect.terms`)."""
+    words_ = feats.words
+    normed = [norm_word(w.text) for w in words_]
+    adjacent = [b.start - a.end <= 2 for a, b in zip(words_, words_[1:], strict=False)]
+    return find_term_repairs(
+        normed, [w.sentence for w in words_], lexicon, context, adjacent=adjacent, limit=limit
+    )

@@ -16,7 +16,7 @@ import numpy as np
 
 from unspin.bench.datasets import sample_paragraphs
 from unspin.detect.compiled import CompiledForest, CompiledLogistic
-from unspin.detect.features import FEATURE_NAMES, extract
+from unspin.detect.features import FEATURE_NAMES, DocFeatures, extract, restore_matrix
 from unspin.detect.model import DocEvidence, SpinModel, doc_features
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,8 @@ CLEAN_SHARE = 0.35
 # per 1,000) to leave a margin for documents unlike the calibration paragraphs.
 CLEAN_FLAGGED_SHARE = 0.006
 CLEAN_CHANGES_PER_1000 = 1.5
+# In text judged spun, one damaged clean word weighs as much as this many repaired swaps.
+DAMAGE_COST = 2.0
 
 
 @dataclass(slots=True)
@@ -36,6 +38,10 @@ class Example:
     matrix: np.ndarray  # default mode (trigram LM) features
     fast_matrix: np.ndarray  # --fast mode (bigram counts) features
     labels: np.ndarray  # 1 where the word overlaps a swap
+    restore: np.ndarray  # default mode restore matrix (word features + candidate margins)
+    fast_restore: np.ndarray
+    restore_labels: np.ndarray  # 1 where the word's top suggestion gives back the original
+    fast_restore_labels: np.ndarray
     spun: bool
     profile: str
     rate: float
@@ -58,6 +64,24 @@ def label_words(word_spans: Sequence[tuple[int, int]], swaps) -> np.ndarray:
     return out
 
 
+def restore_labels(feats: DocFeatures, swaps) -> np.ndarray:
+    """1 for each word whose span is exactly one swap and whose top candidate is that swap's
+    original wording: restoring it repairs the text."""
+    by_range = {(s.start, s.end): " ".join(s.original.lower().split()) for s in swaps}
+    out = np.zeros(len(feats.words), dtype=np.int8)
+    for w, k in enumerate(feats.word_span):
+        if k < 0:
+            continue
+        span = feats.spans[k]
+        if not span.candidates:
+            continue
+        key = (feats.words[span.first].start, feats.words[span.last - 1].end)
+        original = by_range.get(key)
+        if original is not None and original == span.candidates[0]:
+            out[w] = 1
+    return out
+
+
 def make_example(text: str, profile: str | None, rate: float, seed: int) -> Example:
     """Spin `text` (or keep it clean when profile is None) and compute features and labels."""
     from unspin.context.model import get_context_model
@@ -75,7 +99,16 @@ def make_example(text: str, profile: str | None, rate: float, seed: int) -> Exam
     fast_feats = extract(tokens, get_lexicon(), get_context_model(), fast=True)
     labels = label_words([(w.start, w.end) for w in feats.words], swaps)
     return Example(
-        feats.matrix, fast_feats.matrix, labels, bool(swaps), profile or "clean", rate
+        feats.matrix,
+        fast_feats.matrix,
+        labels,
+        restore_matrix(feats),
+        restore_matrix(fast_feats),
+        restore_labels(feats, swaps),
+        restore_labels(fast_feats, swaps),
+        bool(swaps),
+        profile or "clean",
+        rate,
     )
 
 
@@ -114,6 +147,28 @@ def _stack(examples: Sequence[Example], fast: bool) -> tuple[np.ndarray, np.ndar
     return x, y
 
 
+def _restore_rows(e: Example, fast: bool) -> tuple[np.ndarray, np.ndarray]:
+    return (e.fast_restore, e.fast_restore_labels) if fast else (e.restore, e.restore_labels)
+
+
+def _word_forest(x: np.ndarray, y: np.ndarray, seed: int) -> CompiledForest:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(
+        max_iter=400,
+        learning_rate=0.08,
+        max_leaf_nodes=48,
+        max_depth=10,  # bounds the walk of the compiled forest at scan time
+        l2_regularization=1.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        random_state=seed,
+    )
+    model.fit(x, y)
+    # Scans run on the numpy export: no scikit-learn import at load, no thread start-up per call.
+    return CompiledForest.from_sklearn(model)
+
+
 def fit(
     examples: Sequence[Example], *, fast: bool = False, seed: int = 0, holdout: float = 0.3
 ) -> tuple[SpinModel, dict]:
@@ -121,7 +176,6 @@ def fit(
 
     `fast` fits on the bigram-only features used by `scan --fast`.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
     rng = random.Random(seed)
@@ -132,20 +186,12 @@ def fit(
     cal_part = [examples[i] for i in order[cut:]]
 
     x, y = _stack(fit_part, fast)
-    word_model = HistGradientBoostingClassifier(
-        max_iter=400,
-        learning_rate=0.08,
-        max_leaf_nodes=48,
-        max_depth=10,  # bounds the walk of the compiled forest at scan time
-        l2_regularization=1.0,
-        early_stopping=True,
-        validation_fraction=0.1,
-        random_state=seed,
-    )
-    word_model.fit(x, y)
-
-    # Scans run on the numpy export: no scikit-learn import at load, no thread start-up per call.
-    model = SpinModel(word_model=CompiledForest.from_sklearn(word_model), doc_model=None)
+    model = SpinModel(word_model=_word_forest(x, y, seed), doc_model=None)
+    # The restore model learns on the same paragraphs, from the words that have a suggestion.
+    rx = np.concatenate([_restore_rows(e, fast)[0] for e in fit_part if len(e.labels)])
+    ry = np.concatenate([_restore_rows(e, fast)[1] for e in fit_part if len(e.labels)])
+    has = rx[:, FEATURE_NAMES.index("has_candidates")] > 0
+    model.restore_model = _word_forest(rx[has], ry[has], seed)
     probs = [model.word_probabilities(_matrix(e, fast)) for e in cal_part]
     spun_flags = np.array([e.spun for e in cal_part], dtype=bool)
     # The evidence table is estimated on half the calibration documents, the document model on
@@ -172,15 +218,36 @@ def fit(
     all_p = np.concatenate(probs)
     all_y = np.concatenate([e.labels for e in cal_part])
     model.flag_threshold = _best_f1_threshold(all_p, all_y)
-    clean_p = np.concatenate([p for p, e in zip(probs, cal_part, strict=True) if not e.spun])
+    # Restoration thresholds, on the restore model's confidence: the clean-damage budget for
+    # any text, and the best repairs-minus-damage trade-off inside spun texts.
+    restore_p = [model.restore_probabilities(_restore_rows(e, fast)[0]) for e in cal_part]
+    flagged = [p >= model.flag_threshold for p in probs]
+    clean_r = np.concatenate(
+        [np.where(f, r, 0.0) for r, f, e in zip(restore_p, flagged, cal_part, strict=True)
+         if not e.spun]
+    )  # fmt: skip
     model.restore_threshold = _damage_threshold(
-        clean_p, max_per_1000=CLEAN_CHANGES_PER_1000, floor=model.flag_threshold
+        clean_r, max_per_1000=CLEAN_CHANGES_PER_1000, floor=0.3
+    )
+    spun_parts = [
+        (np.where(f, r, 0.0), _restore_rows(e, fast)[1], e.labels)
+        for r, f, e in zip(restore_p, flagged, cal_part, strict=True)
+        if e.spun
+    ]
+    model.spun_restore_threshold = min(
+        _net_repair_threshold(
+            np.concatenate([r for r, _, _ in spun_parts]),
+            np.concatenate([ok for _, ok, _ in spun_parts]),
+            np.concatenate([lab for _, _, lab in spun_parts]),
+        ),
+        model.restore_threshold,
     )
     report = {
         "word_rows": int(len(y)),
         "word_positive_share": float(y.mean()),
         "flag_threshold": model.flag_threshold,
         "restore_threshold": model.restore_threshold,
+        "spun_restore_threshold": model.spun_restore_threshold,
         "doc_threshold": model.doc_threshold,
         "calibration_spun_detected": float((doc_p[doc_y == 1] >= model.doc_threshold).mean()),
         "calibration_doc_auroc": _auroc(doc_p[doc_y == 1], doc_p[doc_y == 0]),
@@ -252,6 +319,22 @@ def _damage_threshold(clean_p: np.ndarray, max_per_1000: float, floor: float) ->
         if (clean_p >= t).mean() <= allowed:
             return round(float(t), 3)
     return 0.995
+
+
+def _net_repair_threshold(conf: np.ndarray, right: np.ndarray, swapped: np.ndarray) -> float:
+    """Confidence threshold with the most repairs minus damage in spun text: a right suggestion
+    repairs a word, one on an unswapped word damages it (counted `DAMAGE_COST` times: "only
+    confident suggestions", and a wrong change costs the reader's trust), a wrong one on a swap
+    changes little."""
+    best_t, best_net = 0.5, -np.inf
+    for t in np.arange(0.1, 0.95, 0.025):
+        applied = conf >= t
+        net = float(
+            (applied & (right == 1)).sum() - DAMAGE_COST * (applied & (swapped == 0)).sum()
+        )
+        if net > best_net:
+            best_t, best_net = float(t), net
+    return round(best_t, 3)
 
 
 def train(

@@ -1,0 +1,69 @@
+"""Disguised terms: runs of words one thesaurus step from a known multiword term."""
+
+from __future__ import annotations
+
+from unspin.context.model import get_context_model
+from unspin.detect.features import norm_word
+from unspin.detect.scan import scan_text
+from unspin.detect.terms import TERM_PROBABILITY, TermIndex, find_term_repairs
+from unspin.lexicon import get_lexicon
+from unspin.text import tokenize, words
+
+# Written for these tests: a made-up term list and plain sentences around it.
+INDEX = TermIndex({"data mining": 5, "neural network": 7, "heart disease": 3})
+CARRIER = (
+    "In this study we apply {} to a large set of hospital records. The records were collected "
+    "over ten years and checked by two people before any analysis started."
+)
+
+
+def _repairs(text: str, index: TermIndex = INDEX):
+    ws = words(tokenize(text))
+    normed = [norm_word(w.text) for w in ws]
+    found = find_term_repairs(
+        normed, [w.sentence for w in ws], get_lexicon(), get_context_model(), index=index
+    )
+    return [(" ".join(normed[r.first : r.last]), r.term) for r in found]
+
+
+def test_a_disguised_term_is_read_back() -> None:
+    assert _repairs(CARRIER.format("information mining")) == [("information mining", "data mining")]
+
+
+def test_the_term_itself_and_unrelated_words_are_left_alone() -> None:
+    assert _repairs(CARRIER.format("data mining")) == []
+    assert _repairs(CARRIER.format("careful reading")) == []
+
+
+def test_no_terms_no_repairs() -> None:
+    assert _repairs(CARRIER.format("information mining"), TermIndex({})) == []
+
+
+def test_a_term_is_not_read_across_sentences() -> None:
+    text = "We stored all the information. Mining the records took a week of careful work."
+    assert _repairs(text) == []
+
+
+def test_scan_flags_and_restores_a_disguised_term_with_the_shipped_list() -> None:
+    """The shipped list (learned from calibration rows) knows common technical terms."""
+    from unspin.detect.terms import shipped_index
+
+    index = shipped_index()
+    assert len(index.counts) > 500
+    # a term of the shipped list, disguised through a thesaurus source of one of its words
+    lex = get_lexicon()
+    for term in sorted(index.counts, key=lambda t: -index.counts[t]):
+        first, rest = term.split(" ", 1)
+        syn = [c.text for c in lex.synonyms_of(first, limit=5) if " " not in c.text]
+        if not syn:
+            continue
+        text = CARRIER.format(f"{syn[0]} {rest}")
+        found = _repairs(text, index)
+        if found != [(f"{syn[0]} {rest}", term)]:
+            continue
+        result = scan_text(text)
+        flag = next(f for f in result.flags if f.text == f"{syn[0]} {rest}")
+        assert flag.suggestion == term and flag.probability >= TERM_PROBABILITY
+        assert result.restored == CARRIER.format(term)
+        return
+    raise AssertionError("no shipped term could be disguised and read back")
