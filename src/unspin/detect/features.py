@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -272,7 +273,11 @@ def _adjacent(tokens: list[Token], a: Token, b: Token) -> bool:
     return b.start - a.end <= 2
 
 
-def _context(normed: list[str], sent: list[int], i: int, j: int) -> tuple[list[str], list[str]]:
+def context_window(
+    normed: Sequence[str], sent: Sequence[int], i: int, j: int
+) -> tuple[list[str], list[str]]:
+    """Up to two words left and right of words [i, j) in the same sentence, padded with
+    BOS/EOS at the sentence edges: the window the LM scores a phrase in."""
     s = sent[i]
     left = [normed[k] for k in range(max(0, i - 2), i) if sent[k] == s]
     right = [normed[k] for k in range(j, min(len(normed), j + 2)) if sent[k] == s]
@@ -296,7 +301,7 @@ def _score_span(
     vocabulary: set[str],
 ) -> Span:
     observed = normed[i:j]
-    left, right = _context(normed, sent, i, j)
+    left, right = context_window(normed, sent, i, j)
     length = j - i
     before, after = left[-1], right[0]
     bigram_fit = context.bigram_fit

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from unspin.context.model import BOS, EOS, ContextModel
+from unspin.context.model import ContextModel
+from unspin.detect.features import context_window, phrase_entry
 
 if TYPE_CHECKING:
     from unspin.lexicon import Lexicon
@@ -108,8 +109,6 @@ def find_term_repairs(
     n = len(normed)
     if not index.counts or n < 2:
         return []
-    from unspin.detect.features import phrase_entry
-
     options = []
     for w in normed:
         entry = phrase_entry(lexicon, context, w, limit)
@@ -162,13 +161,7 @@ def _context_gain(
     observed: tuple[str, ...],
 ) -> float:
     """How much better the trigram LM likes the term than the observed words, in context."""
-    s = sent[i]
-    left = [normed[k] for k in range(max(0, i - 2), i) if sent[k] == s]
-    right = [normed[k] for k in range(j, min(len(normed), j + 2)) if sent[k] == s]
-    if len(left) < 2:
-        left = [BOS, *left]
-    if len(right) < 2:
-        right = [*right, EOS]
+    left, right = context_window(normed, sent, i, j)
     return context.window_logprob(left, list(term), right) - context.window_logprob(
         left, list(observed), right
     )
