@@ -23,7 +23,7 @@ from unspin.detect.features import context_window, phrase_entry
 if TYPE_CHECKING:
     from unspin.lexicon import Lexicon
 
-# P(swapped) given to the words of a disguised term, for flags and the document verdict.
+# P(swapped) shown for the words of a disguised term (flags and the web page; not P(spun)).
 TERM_PROBABILITY = 0.9
 # A reading must have log(term count + 1) + sum of log link priors of its swaps above this, and
 # fit its context better than the observed words by the trigram LM (web bigram counts rarely
