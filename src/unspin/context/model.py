@@ -73,14 +73,17 @@ class ContextModel:
         """Smoothed log P(first | left) + log P(right | last) from web bigram counts."""
         return self.bigram_logprob(left, middle[0]) + self.bigram_logprob(middle[-1], right)
 
-    @staticmethod
-    def bigram_keys(phrase: Sequence[str]) -> tuple[str, str]:
-        """The (first, last) words of a phrase as the count tables spell them; callers that
-        score the same candidates again and again compute these once."""
-        return phrase[0].translate(_STRIP), phrase[-1].translate(_STRIP)
+    def bigram_keys(self, phrase: Sequence[str]) -> tuple[str, str, float, float]:
+        """What `bigram_fits_keyed` needs of a phrase that does not depend on its neighbours:
+        its (first, last) words as the count tables spell them, the first word's smoothed
+        unigram probability and the last word's count. Callers that score the same candidates
+        again and again compute these once."""
+        first, last = phrase[0].translate(_STRIP), phrase[-1].translate(_STRIP)
+        unigrams = self._unigrams.get
+        return first, last, (unigrams(first, 0.0) + 1.0) / self._total, unigrams(last, 0.0)
 
     def bigram_fits_keyed(
-        self, left: str, keys: Sequence[tuple[str, str]], right: str
+        self, left: str, keys: Sequence[tuple[str, str, float, float]], right: str
     ) -> list[float]:
         """`bigram_fit` of each phrase, given by its `bigram_keys`, between the same neighbours.
 
@@ -92,17 +95,18 @@ class ContextModel:
         left_s, right_s = left.translate(_STRIP), right.translate(_STRIP)
         left_count = unigrams(left_s, 0.0)
         right_uni = (unigrams(right_s, 0.0) + 1.0) / total
+        left_prefix = left_s + " "
+        right_suffix = " " + right_s
+        left_norm = left_count + 1e3
         out = []
-        for first, last in keys:
-            uni = (unigrams(first, 0.0) + 1.0) / total
+        for first, last, uni, last_count in keys:
             if left_count:
-                pair = bigrams(f"{left_s} {first}", 0.0)
-                fit = log((pair + 0.4 * uni * 1e3) / (left_count + 1e3))
+                pair = bigrams(left_prefix + first, 0.0)
+                fit = log((pair + 0.4 * uni * 1e3) / left_norm)
             else:
                 fit = log(uni)
-            last_count = unigrams(last, 0.0)
             if last_count:
-                pair = bigrams(f"{last} {right_s}", 0.0)
+                pair = bigrams(last + right_suffix, 0.0)
                 fit += log((pair + 0.4 * right_uni * 1e3) / (last_count + 1e3))
             else:
                 fit += log(right_uni)

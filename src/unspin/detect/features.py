@@ -86,7 +86,7 @@ class PhraseEntry:
 
     names: tuple[str, ...]
     split: tuple[tuple[str, ...], ...]
-    bigram_keys: tuple[tuple[str, str], ...]  # per candidate, for ContextModel.bigram_fits_keyed
+    bigram_keys: tuple[tuple[str, str, float, float], ...]  # per candidate: bigram_fits_keyed
     log_prior: tuple[float, ...]
     weights: tuple[float, ...]
     sources: tuple[str, ...]
