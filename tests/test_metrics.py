@@ -31,3 +31,12 @@ def test_flag_counts_overlap_rule():
 
 def test_word_list_drops_punctuation_keeps_inner_apostrophes():
     assert metrics.word_list("It didn't rain, he said.") == ["It", "didn't", "rain", "he", "said"]
+
+
+def test_suggestion_counts_judge_only_exactly_flagged_swaps():
+    flags = [(0, 5, "Large"), (10, 12, "in  the end"), (20, 24, None), (30, 35, "big")]
+    swaps = [(0, 5, "large"), (10, 12, "in the end"), (20, 24, "dog"), (31, 35, "huge")]
+    # (0, 5) right despite case, (10, 12) right despite spacing; (20, 24) has no suggestion and
+    # (31, 35) is not flagged exactly, so neither is judged.
+    assert metrics.suggestion_counts(flags, swaps) == (2, 2)
+    assert metrics.suggestion_counts([(0, 5, "small")], swaps) == (0, 1)

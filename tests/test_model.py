@@ -14,8 +14,9 @@ from unspin.detect.compiled import CompiledForest, CompiledLogistic
 from unspin.detect.model import DOC_FEATURE_NAMES, DocEvidence, doc_features
 from unspin.detect.train import (
     Example,
+    ModeData,
     _clean_quantile_threshold,
-    _damage_threshold,
+    _restore_thresholds,
     pseudo_articles,
 )
 
@@ -80,12 +81,25 @@ def test_clean_quantile_threshold_bounds_clean_share():
     assert _clean_quantile_threshold(np.array([0.1, 0.2]), 0.01) == 0.5  # never below 0.5
 
 
-def test_damage_threshold_respects_budget():
+def test_restore_thresholds_respect_the_budget_counting_texts_judged_spun():
     rng = np.random.default_rng(4)
-    clean = rng.beta(1, 8, size=20000)
-    t = _damage_threshold(clean, max_per_1000=1.5, floor=0.3)
-    assert (clean >= t).mean() <= 0.0015
-    assert t >= 0.3
+    docs = [rng.beta(1, 8, size=100) for _ in range(200)]
+    judged = [False] * 200
+    any_t, spun_t = _restore_thresholds(docs, judged, 0.2, max_per_1000=1.5, floor=0.3)
+    assert (np.concatenate(docs) >= any_t).mean() <= 0.0015
+    assert any_t >= 0.3 and spun_t == 0.2  # no clean text judged spun: the spun one stands
+
+    # Two clean texts judged spun, full of confident suggestions: at the low spun-text threshold
+    # they alone would blow the budget, so it is raised until they use at most half of it.
+    judged[:2] = [True, True]
+    docs[0] = docs[1] = np.linspace(0.0, 0.99, 100)
+    any_t, spun_t = _restore_thresholds(docs, judged, 0.2, max_per_1000=1.5, floor=0.3)
+    changed = sum(
+        int((d >= (min(any_t, spun_t) if s else any_t)).sum())
+        for d, s in zip(docs, judged, strict=True)
+    )
+    assert changed <= 0.0015 * 20000
+    assert spun_t > 0.2
 
 
 def test_document_evidence_grows_with_length():
@@ -110,8 +124,8 @@ def test_pseudo_articles_join_paragraphs_of_one_kind():
         spun = k % 3 != 0
         profile, rate = ("spinbot", 0.2) if spun else ("clean", 0.0)
         labels = np.zeros(10, dtype=np.int8)
-        m = np.zeros((10, 1))
-        examples.append(Example(m, m, labels, m, m, labels, labels, spun, profile, rate))
+        data = ModeData(np.zeros((10, 1)), [], np.full(10, -1), [], [])
+        examples.append(Example(data, data, labels, spun, profile, rate))
         probs.append(np.full(10, 0.9 if spun else 0.1))
     docs, y = pseudo_articles(probs, examples, seed=1, n=200)
     assert len(docs) == len(y) == 200
@@ -121,18 +135,19 @@ def test_pseudo_articles_join_paragraphs_of_one_kind():
         assert set(np.round(d, 1).tolist()) == ({0.9} if label else {0.1})  # never mixed
 
 
-def test_restore_labels_mark_words_whose_top_suggestion_is_the_original():
+def test_restore_rows_mark_words_whose_top_suggestion_is_the_original():
     from unspin.context.model import get_context_model
-    from unspin.detect.features import extract, restore_matrix
-    from unspin.detect.train import restore_labels
+    from unspin.detect.features import FEATURE_NAMES, RESTORE_EXTRA_NAMES, extract
+    from unspin.detect.train import mode_data, rank_examples, restore_rows
     from unspin.lexicon import get_lexicon
     from unspin.spin.simulator import Swap
     from unspin.text import tokenize
 
-    # Written for this test. "purchase" is declared a swap of whatever the model ranks first
-    # for it (in capitals: case must not matter), "fix" a swap of a word it does not rank first.
+    # Written for this test. "purchase" is declared a swap of whatever the scan ranks first for
+    # it (in capitals: case must not matter), "fix" a swap of its second candidate.
     text = "The town council will purchase a new fire engine and fix the old stone bridge."
-    feats = extract(tokenize(text), get_lexicon(), get_context_model())
+    lexicon, context = get_lexicon(), get_context_model()
+    feats = extract(tokenize(text), lexicon, context)
     index = {w.text: i for i, w in enumerate(feats.words)}
     top = {t: feats.spans[feats.word_span[index[t]]].candidates for t in ("purchase", "fix")}
     originals = {"purchase": top["purchase"][0].upper(), "fix": top["fix"][1]}
@@ -140,9 +155,52 @@ def test_restore_labels_mark_words_whose_top_suggestion_is_the_original():
     for observed, original in originals.items():
         start = text.index(observed)
         swaps.append(Swap(start, start + len(observed), observed, start, start, original))
-    labels = restore_labels(feats, swaps)
-    assert labels.shape == (len(feats.words),)
+    data = mode_data(tokenize(text), swaps, fast=False, lexicon=lexicon, context=context)
+    matrix, labels = restore_rows(data, ranker=None)  # no ranker: the scan's order stands
+    assert matrix.shape == (len(feats.words), len(FEATURE_NAMES) + len(RESTORE_EXTRA_NAMES))
     assert labels[index["purchase"]] == 1
     assert labels[index["fix"]] == 0
     assert labels.sum() == 1  # words without a swap are never labelled
-    assert restore_matrix(feats).shape[0] == len(feats.words)
+
+    # A ranker that prefers the scan's second candidate everywhere makes "fix" right instead.
+    matrix, labels = restore_rows(data, ranker=_PreferRank(1))
+    assert labels[index["fix"]] == 1 and labels[index["purchase"]] == 0
+    rank_p = matrix[:, len(FEATURE_NAMES) + RESTORE_EXTRA_NAMES.index("rank_top_p")]
+    assert rank_p[index["fix"]] == pytest.approx(0.9)
+
+    # Ranker training rows: one group per exact swap whose original is among the candidates.
+    x, y = rank_examples([data])
+    assert y.sum() == 2 and len(x) == len(y) > 2
+
+
+class _PreferRank:
+    """A stand-in ranker: P(original) 0.9 for the candidate at scan rank `r`, 0.1 elsewhere."""
+
+    def __init__(self, r: int) -> None:
+        self.r = r
+
+    def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+        from unspin.restore.rank import RANK_FEATURE_NAMES
+
+        scan_rank = matrix[:, RANK_FEATURE_NAMES.index("scan_rank")]
+        p = np.where(scan_rank == self.r, 0.9, 0.1)
+        return np.stack([1 - p, p], axis=1)
+
+
+def test_real_rank_examples_read_calibration_rows_only(tmp_path):
+    from unspin.detect.train import real_rank_examples
+    from unspin.restore.rank import RANK_FEATURE_NAMES
+
+    # Written for this test: the 1st and 3rd data rows calibrate, the 2nd is evaluation-only.
+    csv = tmp_path / "tortured.csv"
+    csv.write_text(
+        "tortured_phrase,expected_phrase,num_papers\n"
+        "huge car,big car,3\n"
+        "large house,big house,2\n"
+        "rapid motor vehicle,quick car,1\n"
+    )
+    x, y = real_rank_examples(str(csv), fast=False)
+    assert x.shape[1] == len(RANK_FEATURE_NAMES) and len(x) == len(y)
+    # one group: "huge" -> "big"; the evaluation row and the misaligned row add nothing
+    assert y.sum() == 1
+    assert len(y) > 1  # the original among other candidates

@@ -647,6 +647,14 @@ def train(
         typer.Option("--profiles", help="Comma-separated spinner profiles (default: all)."),
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
+    tortured_csv: Annotated[
+        str | None,
+        typer.Option(
+            "--tortured-csv",
+            help="Tortured-phrases CSV: its calibration (odd) rows teach the candidate ranker "
+            "real spinner choices.",
+        ),
+    ] = None,
 ) -> None:
     """Train the detector on clean corpora (self-supervised) and print its report as JSON."""
     paths = _all_paths(corpus, more, "corpus")
@@ -657,8 +665,16 @@ def train(
             _check_profile(p)
     from unspin.api import train as train_model
 
+    if tortured_csv is not None:
+        _check_inputs([tortured_csv])
     report = train_model(
-        paths, out, profiles=chosen, paragraphs=paragraphs, seed=seed, workers=workers
+        paths,
+        out,
+        profiles=chosen,
+        paragraphs=paragraphs,
+        seed=seed,
+        workers=workers,
+        tortured_csv=tortured_csv,
     )
     _print_json(report)
 

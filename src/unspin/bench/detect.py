@@ -38,10 +38,11 @@ def _scan_job(args: tuple) -> dict:
     from unspin.spin import spin
 
     if profile is None:
-        spun, swaps = text, []
+        spun, changes = text, []
     else:
         res = spin(text, profile, rate=rate, seed=seed)
-        spun, swaps = res.text, [(s.start, s.end) for s in res.swaps]
+        spun, changes = res.text, [(s.start, s.end, s.original) for s in res.swaps]
+    swaps = [(a, b) for a, b, _ in changes]
     result = scan(spun, fast=fast, model=model_path)
     return {
         "profile": profile or "clean",
@@ -49,7 +50,9 @@ def _scan_job(args: tuple) -> dict:
         "p": result.spin_probability,
         "verdict": result.verdict,
         "flags": [(f.start, f.end) for f in result.flags],
+        "suggestions": [(f.start, f.end, f.suggestion) for f in result.flags],
         "swaps": swaps,
+        "originals": changes,
         "original": text,
         "spun": spun,
         "restored": result.restored,
@@ -62,9 +65,11 @@ def _score(rows: list[dict], clean: list[dict]) -> dict:
     pos = [r["p"] for r in rows if r["p"] is not None]
     neg = [r["p"] for r in clean if r["p"] is not None]
     counts = np.zeros(4, dtype=int)
+    suggested = np.zeros(2, dtype=int)
     wer_spun = wer_restored = 0
     for r in rows:
         counts += metrics.flag_counts(r["flags"], r["swaps"])
+        suggested += metrics.suggestion_counts(r["suggestions"], r["originals"])
         orig = metrics.word_list(r["original"])
         wer_spun += metrics.edit_distance(metrics.word_list(r["spun"]), orig)
         wer_restored += metrics.edit_distance(metrics.word_list(r["restored"]), orig)
@@ -76,6 +81,8 @@ def _score(rows: list[dict], clean: list[dict]) -> dict:
         "flag_recall": round(flag["recall"], 4),
         "flag_f1": round(flag["f1"], 4),
         "restoration_gain": round(1 - wer_restored / wer_spun, 4) if wer_spun else None,
+        # of the swaps flagged exactly, the share whose first suggestion is the original
+        "suggestion_right": round(suggested[0] / suggested[1], 4) if suggested[1] else None,
         "detected_spun": round(float(np.mean([r["verdict"] == "spun" for r in rows])), 4),
     }
 

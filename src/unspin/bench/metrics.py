@@ -74,6 +74,23 @@ def flag_counts(
     return correct, len(flags), found, len(swaps)
 
 
+def suggestion_counts(
+    flags: Sequence[tuple[int, int, str | None]], swaps: Sequence[tuple[int, int, str]]
+) -> tuple[int, int]:
+    """(right, judged): of the swaps flagged exactly (same span) with a suggestion, how many
+    got their original wording as the first suggestion (case and spacing ignored). Measures
+    candidate ranking apart from detection."""
+    suggested = {(a, b): s for a, b, s in flags if s}
+    right = judged = 0
+    for a, b, original in swaps:
+        s = suggested.get((a, b))
+        if s is None:
+            continue
+        judged += 1
+        right += " ".join(s.lower().split()) == " ".join(original.lower().split())
+    return right, judged
+
+
 def f1_from_counts(correct: int, n_flags: int, found: int, n_swaps: int) -> dict[str, float]:
     """Precision, recall and F1 from flag counts."""
     p = correct / n_flags if n_flags else 0.0

@@ -80,14 +80,17 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
         "",
         "## All profiles pooled",
         "",
-        "| rate | AUROC | flag F1 | restoration gain |",
-        "|---|---|---|---|",
+        "| rate | AUROC | flag F1 | restoration gain | first suggestion right |",
+        "|---|---|---|---|---|",
     ]
     for rate, f in main["all_profiles"].items():
         lines.append(f"| {rate} | {f['auroc']:.3f} | {f['flag_f1']:.3f} | "
-                     f"{f['restoration_gain']} |")
+                     f"{f['restoration_gain']} | {f.get('suggestion_right')} |")
     c = main["clean"]
     lines += [
+        "",
+        "First suggestion right: of the swaps flagged exactly (the flag's span is the swap's),",
+        "the share whose first suggestion is the original wording (candidate ranking alone).",
         "",
         "## Clean paragraphs",
         "",

@@ -93,19 +93,39 @@ class CompiledForest:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected a (n, {self.n_features}) matrix, got {x.shape}")
+        feature, child, roots = self._int32()
         flat = x.ravel()
-        base = (np.arange(len(x), dtype=np.int64) * x.shape[1])[:, None]
-        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        base = (np.arange(len(x), dtype=np.int32) * np.int32(x.shape[1]))[:, None]
+        node = np.broadcast_to(roots, (len(x), len(roots))).copy()
         has_nan = bool(np.isnan(flat).any())
+        take = np.take
+        # np.take on int32 indices is the cheapest gather numpy offers; this loop is a scan's
+        # single largest cost after the language model.
         for level in range(self.depth):
-            v = flat[base + self.feature[node]]
-            go_right = ~(v <= self.threshold[node])
+            v = take(flat, base + take(feature, node))
+            go_right = ~(v <= take(self.threshold, node))
             if has_nan:
-                go_right = np.where(np.isnan(v), ~self.nan_left[node], go_right)
-            node = self.child[node] + go_right
-            if level % 4 == 3 and self.is_leaf[node].all():
+                go_right = np.where(np.isnan(v), ~take(self.nan_left, node), go_right)
+            node = take(child, node) + go_right
+            if level % 4 == 3 and take(self.is_leaf, node).all():
                 break
-        return self.baseline + self.value[node].sum(axis=1)
+        return self.baseline + take(self.value, node).sum(axis=1)
+
+    def __getstate__(self) -> dict:
+        """Pickle the fields only, not the int32 cache."""
+        return {k: v for k, v in self.__dict__.items() if k != "_int32_arrays"}
+
+    def _int32(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Node arrays as int32 (built once per loaded model; pickles keep int64)."""
+        cached = self.__dict__.get("_int32_arrays")
+        if cached is None:
+            cached = (
+                self.feature.astype(np.int32),
+                self.child.astype(np.int32),
+                self.roots.astype(np.int32),
+            )
+            self.__dict__["_int32_arrays"] = cached
+        return cached
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, columns (0, 1), as scikit-learn gives them."""

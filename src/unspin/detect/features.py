@@ -225,27 +225,44 @@ def extract(
 
 
 # Extra inputs of the restore model (see `restore_matrix`), after the word features.
-RESTORE_EXTRA_NAMES: tuple[str, ...] = ("top_margin", "top_two_close")
+RESTORE_EXTRA_NAMES: tuple[str, ...] = (
+    "top_margin",
+    "top_two_close",
+    "rank_top_p",
+    "rank_top_share",
+)
 _MARGIN_CAP = 20.0
 
 
-def restore_matrix(feats: DocFeatures) -> np.ndarray:
-    """Word features plus how clearly each word's span prefers its top candidate: the restore
-    model asks "is the top suggestion the original?", not only "was this word swapped?"."""
-    n = len(feats.words)
+def restore_matrix(
+    matrix: np.ndarray,
+    spans: Sequence[Span],
+    word_span: Sequence[int],
+    ranked: dict[int, tuple[float, float]] | None = None,
+) -> np.ndarray:
+    """Word features plus how clearly each word's span prefers its leading candidate: the restore
+    model asks "is the top suggestion the original?", not only "was this word swapped?".
+
+    `ranked` holds, per span re-ranked by the candidate ranker (`unspin.restore.rank`), the
+    ranker's probability for its leading candidate and that candidate's share; 0 elsewhere.
+    """
+    n = len(matrix)
+    ranked = ranked or {}
     extra = np.zeros((n, len(RESTORE_EXTRA_NAMES)), dtype=np.float32)
-    margins = {}
-    for k, span in enumerate(feats.spans):
-        if len(span.scores) >= 2:
-            m = min(max(span.scores[0] - span.scores[1], 0.0), _MARGIN_CAP)
-        else:
-            m = _MARGIN_CAP if span.scores else 0.0
-        margins[k] = m
-    for w, k in enumerate(feats.word_span):
-        if k >= 0:
-            extra[w, 0] = margins[k]
-            extra[w, 1] = float(margins[k] < 1.0)
-    return np.hstack([feats.matrix, extra])
+    margins: dict[int, float] = {}
+    for w, k in enumerate(word_span):
+        if k < 0:
+            continue
+        if k not in margins:
+            scores = spans[k].scores
+            if len(scores) >= 2:
+                margins[k] = min(max(scores[0] - scores[1], 0.0), _MARGIN_CAP)
+            else:
+                margins[k] = _MARGIN_CAP if scores else 0.0
+        m = margins[k]
+        top_p, share = ranked.get(k, (0.0, 0.0))
+        extra[w] = (m, float(m < 1.0), top_p, share)
+    return np.hstack([matrix, extra])
 
 
 _DELTA = FEATURE_NAMES.index("lm_delta_best")

@@ -23,7 +23,7 @@ DOC_FEATURE_NAMES = (
     "share_over_0.5",
     "max_p",
 )
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 # Word probabilities are binned on the logit scale to weigh each word's evidence (see DocEvidence).
 EVIDENCE_EDGES = np.linspace(-7.0, 5.0, 25)
 
@@ -93,6 +93,9 @@ class SpinModel:
     # text judged spun. Without one, P(swapped) stands in (older models, tests).
     restore_model: Any = None
     spun_restore_threshold: float | None = None
+    # P(candidate is the original) from `unspin.restore.rank` rows: re-orders the candidates of
+    # flagged spans before the restore model judges the leader. None: the scan's order stands.
+    rank_model: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
     fast: SpinModel | None = None  # the variant fitted on --fast (bigram-only) features
 
@@ -144,6 +147,15 @@ class SpinModel:
             raise ValueError(
                 f"{path}: model was trained on other word features than this unspin computes; "
                 "retrain it with `unspin train`"
+            )
+        from unspin.restore.rank import RANK_FEATURE_NAMES
+
+        if model.rank_model is not None and model.meta.get("rank_features") != list(
+            RANK_FEATURE_NAMES
+        ):
+            raise ValueError(
+                f"{path}: model's candidate ranker was trained on other features than this "
+                "unspin computes; retrain it with `unspin train`"
             )
         return model
 

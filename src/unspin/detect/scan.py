@@ -19,6 +19,7 @@ from unspin.detect.language import abstain_reason
 from unspin.detect.model import SpinModel, load_model
 from unspin.detect.terms import TERM_PROBABILITY, TermRepair, find_term_repairs
 from unspin.lexicon import Lexicon, get_lexicon
+from unspin.restore.rank import rank_spans
 from unspin.restore.rewrite import Edit, apply_edits, match_case
 from unspin.text import tokenize, words
 from unspin.types import Flag, ScanResult, Token
@@ -77,12 +78,15 @@ def scan_text(
     spun = p_doc >= model.doc_threshold
     # In a text judged spun most odd words are swaps, so a less certain suggestion is still
     # more likely to repair than to damage; elsewhere only the clean-safe threshold applies.
+    # Only flagged words are shown with suggestions or restored: the candidate ranker re-orders
+    # their spans' candidates, and the restore model judges the new leaders, on those rows alone.
+    rows = np.flatnonzero(probs >= model.flag_threshold)
+    ranked = _rank(feats, rows, model, lexicon, context, fast=fast, limit=limit)
     if model.restore_model is not None:
-        # Only flagged words can be restored: the restore model runs on those rows alone.
         confidence = np.zeros(len(probs))
-        rows = np.flatnonzero(probs >= model.flag_threshold)
         if len(rows):
-            confidence[rows] = model.restore_probabilities(restore_matrix(feats)[rows])
+            matrix = restore_matrix(feats.matrix, feats.spans, feats.word_span, ranked)
+            confidence[rows] = model.restore_probabilities(matrix[rows])
         spun_at = model.spun_restore_threshold or model.restore_threshold
     else:
         confidence, spun_at = probs, SPUN_RESTORE_THRESHOLD
@@ -153,6 +157,33 @@ def _flags(
             edits.append(Edit(first.start, last.end, suggestion))
     flags.sort(key=lambda f: f.start)
     return flags, edits
+
+
+def _rank(
+    feats: DocFeatures,
+    rows: np.ndarray,
+    model: SpinModel,
+    lexicon: Lexicon,
+    context: ContextModel,
+    *,
+    fast: bool,
+    limit: int,
+) -> dict[int, tuple[float, float]]:
+    """Re-rank the candidates of the spans behind flagged words (see `unspin.restore.rank`)."""
+    if model.rank_model is None or not len(rows):
+        return {}
+    which = sorted({feats.word_span[w] for w in rows.tolist()} - {-1})
+    return rank_spans(
+        feats.spans,
+        which,
+        [norm_word(w.text) for w in feats.words],
+        [w.sentence for w in feats.words],
+        lexicon,
+        context,
+        model.rank_model,
+        fast=fast,
+        limit=limit,
+    )
 
 
 def _term_repairs(

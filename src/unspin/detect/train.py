@@ -10,14 +10,24 @@ import random
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from unspin.bench.datasets import sample_paragraphs
 from unspin.detect.compiled import CompiledForest, CompiledLogistic
-from unspin.detect.features import FEATURE_NAMES, DocFeatures, extract, restore_matrix
+from unspin.detect.features import (
+    FAST_CANDIDATES,
+    FEATURE_NAMES,
+    MAX_CANDIDATES,
+    DocFeatures,
+    Span,
+    extract,
+    norm_word,
+    restore_matrix,
+)
 from unspin.detect.model import DocEvidence, SpinModel, doc_features
+from unspin.restore.rank import RANK_DEPTH, RANK_FEATURE_NAMES, candidate_rows, rerank
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +40,49 @@ CLEAN_CHANGES_PER_1000 = 1.5
 # In text judged spun, one damaged clean word weighs as much as this many repaired swaps: 1 is
 # what word error rate counts (weighing it 2 cost 3-6 points of restoration gain on the bench).
 DAMAGE_COST = 1.0
+# Real spinner choices (calibration rows of the tortured-phrases list) count this many times as
+# much as a simulated swap when the candidate ranker learns: on the list's evaluation rows they
+# raised the share of originals ranked first from 43 % to 51 %, at 0.3 points on simulated swaps.
+REAL_RANK_WEIGHT = 3.0
+# Carrier paragraphs, written for unspin and unlike the bench's, that hold a real tortured phrase
+# while the candidates of its swapped word are ranked.
+REAL_CARRIERS = (
+    "In the first section we describe {} and explain why it matters for the rest of the study. "
+    "The data came from three sites and were cleaned in the same way at each of them.",
+    "Earlier reports rarely discussed {} at any length, so the present work fills a gap. We kept "
+    "the design simple and report every step so that others can repeat it.",
+    "A short survey of {} follows, with notes on where the main methods differ from one another "
+    "and on the choices we made for the experiments in the next part.",
+    "The committee asked the authors to say more about {} before the final version. They added "
+    "a new table and two paragraphs that set out the limits of the method.",
+)
+
+
+@dataclass(slots=True)
+class ModeData:
+    """What one feature mode (default, or --fast) yields for a paragraph."""
+
+    matrix: np.ndarray  # word features
+    spans: list[Span]  # each word's best span, candidates cut to what ranking and margins use
+    word_span: np.ndarray  # per word: index into `spans`, or -1
+    originals: list[str | None]  # per span: the swap's original if the span is exactly one swap
+    rank_rows: list[np.ndarray]  # per span: the ranker's rows for its leading candidates
 
 
 @dataclass(slots=True)
 class Example:
     """Features and labels of one (possibly spun) paragraph."""
 
-    matrix: np.ndarray  # default mode (trigram LM) features
-    fast_matrix: np.ndarray  # --fast mode (bigram counts) features
+    default: ModeData
+    fast: ModeData
     labels: np.ndarray  # 1 where the word overlaps a swap
-    restore: np.ndarray  # default mode restore matrix (word features + candidate margins)
-    fast_restore: np.ndarray
-    restore_labels: np.ndarray  # 1 where the word's top suggestion gives back the original
-    fast_restore_labels: np.ndarray
     spun: bool
     profile: str
     rate: float
+
+    def mode(self, fast: bool) -> ModeData:
+        """The default or --fast features."""
+        return self.fast if fast else self.default
 
 
 def label_words(word_spans: Sequence[tuple[int, int]], swaps) -> np.ndarray:
@@ -65,22 +102,126 @@ def label_words(word_spans: Sequence[tuple[int, int]], swaps) -> np.ndarray:
     return out
 
 
-def restore_labels(feats: DocFeatures, swaps) -> np.ndarray:
-    """1 for each word whose span is exactly one swap and whose top candidate is that swap's
-    original wording: restoring it repairs the text."""
+def span_originals(feats: DocFeatures, swaps) -> list[str | None]:
+    """Per span of `feats`: the original wording (normalised) when the span covers exactly one
+    swap, else None. Restoring such a span to its original repairs the text."""
     by_range = {(s.start, s.end): " ".join(s.original.lower().split()) for s in swaps}
-    out = np.zeros(len(feats.words), dtype=np.int8)
-    for w, k in enumerate(feats.word_span):
-        if k < 0:
-            continue
+    words = feats.words
+    return [by_range.get((words[s.first].start, words[s.last - 1].end)) for s in feats.spans]
+
+
+def mode_data(tokens: list, swaps, *, fast: bool, lexicon, context) -> ModeData:
+    """Word features of one mode plus, for each word's best span, the ranker's candidate rows
+    and the swap's original."""
+    feats = extract(tokens, lexicon, context, fast=fast)
+    limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
+    originals_all = span_originals(feats, swaps)
+    normed = [norm_word(w.text) for w in feats.words]
+    sent = [w.sentence for w in feats.words]
+    vocabulary = set(normed)
+    best = sorted(set(feats.word_span) - {-1})
+    remap = {k: i for i, k in enumerate(best)}
+    spans, originals, rows = [], [], []
+    for k in best:
         span = feats.spans[k]
-        if not span.candidates:
+        cand = candidate_rows(
+            span, normed, sent, vocabulary, lexicon, context, fast=fast, limit=limit
+        )
+        keep = RANK_DEPTH + 1  # the ranked head plus one, for the margin after re-ranking
+        spans.append(
+            Span(span.first, span.last, span.candidates[:keep], span.scores[:keep], 0.0)
+        )
+        originals.append(originals_all[k])
+        rows.append(cand.matrix)
+    word_span = np.array([remap.get(k, -1) for k in feats.word_span], dtype=np.int64)
+    return ModeData(feats.matrix, spans, word_span, originals, rows)
+
+
+def restore_rows(
+    data: ModeData, ranker: CompiledForest | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The restore model's rows for one paragraph, after re-ranking its spans with `ranker` as
+    the scan does, and labels: 1 where the word's leading suggestion is its swap's original."""
+    spans = [replace(s, candidates=list(s.candidates), scores=list(s.scores)) for s in data.spans]
+    ranked: dict[int, tuple[float, float]] = {}
+    if ranker is not None:
+        groups = [(k, r) for k, r in enumerate(data.rank_rows) if len(r)]
+        if groups:
+            p = ranker.predict_proba(np.concatenate([r for _, r in groups]))[:, 1]
+            at = 0
+            for k, r in groups:
+                names = spans[k].candidates[: len(r)]
+                ranked[k] = rerank(spans[k], names, p[at : at + len(r)])
+                at += len(r)
+    matrix = restore_matrix(data.matrix, spans, data.word_span, ranked)
+    labels = np.zeros(len(data.matrix), dtype=np.int8)
+    for w, k in enumerate(data.word_span):
+        if k >= 0 and spans[k].candidates and spans[k].candidates[0] == data.originals[k]:
+            labels[w] = 1
+    return matrix, labels
+
+
+def rank_examples(data: Sequence[ModeData]) -> tuple[np.ndarray, np.ndarray]:
+    """Ranker training rows: the candidates of every span that is exactly one swap and whose
+    original is among the candidates re-scored; label 1 for the original."""
+    xs, ys = [], []
+    for d in data:
+        for span, original, rows in zip(d.spans, d.originals, d.rank_rows, strict=True):
+            if original is None or not len(rows):
+                continue
+            y = np.array([c == original for c in span.candidates[: len(rows)]], dtype=np.int8)
+            if y.any():
+                xs.append(rows)
+                ys.append(y)
+    if not xs:
+        return np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32), np.zeros(0, np.int8)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def real_rank_examples(csv_path: str, *, fast: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Ranker rows from real spinner choices: each calibration (odd) row of a tortured-phrases
+    CSV whose phrase differs from its original in exactly one aligned word, placed in a carrier
+    paragraph; the candidates of that word's span, label 1 for the original word. The even rows,
+    which the bench scores, are never read."""
+    from pathlib import Path
+
+    from unspin.context.model import get_context_model
+    from unspin.lexicon import get_lexicon
+    from unspin.spin.calibrate import calibration_pairs
+    from unspin.text import tokenize
+
+    lexicon, context = get_lexicon(), get_context_model()
+    limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
+    xs, ys = [], []
+    for k, (expected, tortured) in enumerate(calibration_pairs(Path(csv_path))):
+        observed, original = tortured.split(), expected.split()
+        if len(observed) != len(original):
             continue
-        key = (feats.words[span.first].start, feats.words[span.last - 1].end)
-        original = by_range.get(key)
-        if original is not None and original == span.candidates[0]:
-            out[w] = 1
-    return out
+        differ = [i for i, (a, b) in enumerate(zip(observed, original, strict=True)) if a != b]
+        if len(differ) != 1:
+            continue
+        text = REAL_CARRIERS[k % len(REAL_CARRIERS)].format(tortured)
+        feats = extract(tokenize(text), lexicon, context, fast=fast)
+        normed = [norm_word(w.text) for w in feats.words]
+        start = text.index(tortured)
+        first = next(i for i, w in enumerate(feats.words) if w.start >= start)
+        at = first + differ[0]
+        if at >= len(normed) or normed[at] != observed[differ[0]]:
+            continue  # the tokenizer split the phrase otherwise (hyphens, apostrophes)
+        span = next((sp for sp in feats.spans if sp.first == at and sp.last == at + 1), None)
+        if span is None or not span.candidates:
+            continue
+        sent = [w.sentence for w in feats.words]
+        rows = candidate_rows(
+            span, normed, sent, set(normed), lexicon, context, fast=fast, limit=limit
+        )
+        y = np.array([c == original[differ[0]] for c in rows.names], dtype=np.int8)
+        if y.any():
+            xs.append(rows.matrix)
+            ys.append(y)
+    if not xs:
+        return np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32), np.zeros(0, np.int8)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def make_example(text: str, profile: str | None, rate: float, seed: int) -> Example:
@@ -96,20 +237,12 @@ def make_example(text: str, profile: str | None, rate: float, seed: int) -> Exam
         result = spin(text, profile, rate=rate, seed=seed)
         spun_text, swaps = result.text, result.swaps
     tokens = tokenize(spun_text)
-    feats = extract(tokens, get_lexicon(), get_context_model(), fast=False)
-    fast_feats = extract(tokens, get_lexicon(), get_context_model(), fast=True)
-    labels = label_words([(w.start, w.end) for w in feats.words], swaps)
+    lexicon, context = get_lexicon(), get_context_model()
+    default = mode_data(tokens, swaps, fast=False, lexicon=lexicon, context=context)
+    fast = mode_data(tokens, swaps, fast=True, lexicon=lexicon, context=context)
+    word_ranges = [(t.start, t.end) for t in tokens if t.kind == "word"]
     return Example(
-        feats.matrix,
-        fast_feats.matrix,
-        labels,
-        restore_matrix(feats),
-        restore_matrix(fast_feats),
-        restore_labels(feats, swaps),
-        restore_labels(fast_feats, swaps),
-        bool(swaps),
-        profile or "clean",
-        rate,
+        default, fast, label_words(word_ranges, swaps), bool(swaps), profile or "clean", rate
     )
 
 
@@ -139,17 +272,13 @@ def build_examples(
 
 
 def _matrix(e: Example, fast: bool) -> np.ndarray:
-    return e.fast_matrix if fast else e.matrix
+    return e.mode(fast).matrix
 
 
 def _stack(examples: Sequence[Example], fast: bool) -> tuple[np.ndarray, np.ndarray]:
     x = np.concatenate([_matrix(e, fast) for e in examples if len(e.labels)])
     y = np.concatenate([e.labels for e in examples if len(e.labels)])
     return x, y
-
-
-def _restore_rows(e: Example, fast: bool) -> tuple[np.ndarray, np.ndarray]:
-    return (e.fast_restore, e.fast_restore_labels) if fast else (e.restore, e.restore_labels)
 
 
 def _word_forest(x: np.ndarray, y: np.ndarray, seed: int) -> CompiledForest:
@@ -170,12 +299,39 @@ def _word_forest(x: np.ndarray, y: np.ndarray, seed: int) -> CompiledForest:
     return CompiledForest.from_sklearn(model)
 
 
+def _rank_forest(
+    x: np.ndarray, y: np.ndarray, seed: int, weight: np.ndarray | None = None
+) -> CompiledForest:
+    """P(candidate is the original) from candidate rows; smaller than the word forest, since it
+    runs only on flagged spans' candidates."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(
+        max_iter=300,
+        learning_rate=0.08,
+        max_leaf_nodes=31,
+        max_depth=8,
+        l2_regularization=1.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        random_state=seed,
+    )
+    model.fit(x, y, sample_weight=weight)
+    return CompiledForest.from_sklearn(model)
+
+
 def fit(
-    examples: Sequence[Example], *, fast: bool = False, seed: int = 0, holdout: float = 0.3
+    examples: Sequence[Example],
+    *,
+    fast: bool = False,
+    seed: int = 0,
+    holdout: float = 0.3,
+    real_rank: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[SpinModel, dict]:
     """Fit the word model on part of the examples, the document model and thresholds on the rest.
 
-    `fast` fits on the bigram-only features used by `scan --fast`.
+    `fast` fits on the bigram-only features used by `scan --fast`; `real_rank` adds ranker rows
+    from real spinner choices (`real_rank_examples`, same mode), weighted REAL_RANK_WEIGHT.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -188,9 +344,18 @@ def fit(
 
     x, y = _stack(fit_part, fast)
     model = SpinModel(word_model=_word_forest(x, y, seed), doc_model=None)
-    # The restore model learns on the same paragraphs, from the words that have a suggestion.
-    rx = np.concatenate([_restore_rows(e, fast)[0] for e in fit_part if len(e.labels)])
-    ry = np.concatenate([_restore_rows(e, fast)[1] for e in fit_part if len(e.labels)])
+    # The candidate ranker learns from the swaps of the same paragraphs; the restore model then
+    # learns, from the words that have a suggestion, whether the re-ranked leader is the original.
+    kx, ky = rank_examples([e.mode(fast) for e in fit_part])
+    kw = np.ones(len(ky))
+    if real_rank is not None and len(real_rank[1]):
+        kx = np.concatenate([kx, real_rank[0]])
+        ky = np.concatenate([ky, real_rank[1]])
+        kw = np.concatenate([kw, np.full(len(real_rank[1]), REAL_RANK_WEIGHT)])
+    model.rank_model = _rank_forest(kx, ky, seed, kw) if ky.any() else None
+    restore_fit = [restore_rows(e.mode(fast), model.rank_model) for e in fit_part]
+    rx = np.concatenate([r for r, _ in restore_fit])
+    ry = np.concatenate([lab for _, lab in restore_fit])
     has = rx[:, FEATURE_NAMES.index("has_candidates")] > 0
     model.restore_model = _word_forest(rx[has], ry[has], seed)
     probs = [model.word_probabilities(_matrix(e, fast)) for e in cal_part]
@@ -219,32 +384,34 @@ def fit(
     all_p = np.concatenate(probs)
     all_y = np.concatenate([e.labels for e in cal_part])
     model.flag_threshold = _best_f1_threshold(all_p, all_y)
-    # Restoration thresholds, on the restore model's confidence: the clean-damage budget for
-    # any text, and the best repairs-minus-damage trade-off inside spun texts.
-    restore_p = [model.restore_probabilities(_restore_rows(e, fast)[0]) for e in cal_part]
+    # Restoration thresholds, on the restore model's confidence: the best repairs-minus-damage
+    # trade-off inside spun texts, and the clean-damage budget for any text. Clean texts wrongly
+    # judged spun meet the lower spun-text threshold, so their damage counts against the budget.
+    restore_cal = [restore_rows(e.mode(fast), model.rank_model) for e in cal_part]
+    restore_p = [model.restore_probabilities(r) for r, _ in restore_cal]
     flagged = [p >= model.flag_threshold for p in probs]
-    clean_r = np.concatenate(
-        [np.where(f, r, 0.0) for r, f, e in zip(restore_p, flagged, cal_part, strict=True)
-         if not e.spun]
-    )  # fmt: skip
-    model.restore_threshold = _damage_threshold(
-        clean_r, max_per_1000=CLEAN_CHANGES_PER_1000, floor=0.3
-    )
     spun_parts = [
-        (np.where(f, r, 0.0), _restore_rows(e, fast)[1], e.labels)
-        for r, f, e in zip(restore_p, flagged, cal_part, strict=True)
+        (np.where(f, r, 0.0), ok, e.labels)
+        for r, f, (_, ok), e in zip(restore_p, flagged, restore_cal, cal_part, strict=True)
         if e.spun
     ]
-    model.spun_restore_threshold = min(
-        _net_repair_threshold(
-            np.concatenate([r for r, _, _ in spun_parts]),
-            np.concatenate([ok for _, ok, _ in spun_parts]),
-            np.concatenate([lab for _, _, lab in spun_parts]),
-        ),
-        model.restore_threshold,
+    best_spun = _net_repair_threshold(
+        np.concatenate([r for r, _, _ in spun_parts]),
+        np.concatenate([ok for _, ok, _ in spun_parts]),
+        np.concatenate([lab for _, _, lab in spun_parts]),
+    )
+    clean = [k for k, e in enumerate(cal_part) if not e.spun]
+    model.restore_threshold, model.spun_restore_threshold = _restore_thresholds(
+        [np.where(flagged[k], restore_p[k], 0.0) for k in clean],
+        [model.doc_probability(probs[k]) >= model.doc_threshold for k in clean],
+        best_spun,
+        max_per_1000=CLEAN_CHANGES_PER_1000,
+        floor=0.3,
     )
     report = {
         "word_rows": int(len(y)),
+        "rank_rows": int(len(ky)),
+        "rank_rows_real": int(len(real_rank[1])) if real_rank is not None else 0,
         "word_positive_share": float(y.mean()),
         "flag_threshold": model.flag_threshold,
         "restore_threshold": model.restore_threshold,
@@ -311,15 +478,34 @@ def _clean_quantile_threshold(clean_doc_p: np.ndarray, share: float) -> float:
     return round(max(t, 0.5), 4)
 
 
-def _damage_threshold(clean_p: np.ndarray, max_per_1000: float, floor: float) -> float:
-    """Lowest threshold that changes at most `max_per_1000` clean words per 1,000."""
-    if len(clean_p) == 0:
-        return max(floor, 0.8)
-    allowed = max_per_1000 / 1000.0
-    for t in np.arange(max(floor, 0.3), 0.995, 0.01):
-        if (clean_p >= t).mean() <= allowed:
-            return round(float(t), 3)
-    return 0.995
+def _restore_thresholds(
+    clean_conf: Sequence[np.ndarray],
+    judged_spun: Sequence[bool],
+    spun_at: float,
+    *,
+    max_per_1000: float,
+    floor: float,
+) -> tuple[float, float]:
+    """(any-text, spun-text) restore thresholds that change at most `max_per_1000` of the clean
+    calibration words, given each clean text's restore confidences (0 where not flagged) and
+    whether it was judged spun. `spun_at` is raised until the clean texts judged spun use at
+    most half the budget; the any-text threshold is then the lowest that fits the rest."""
+    words = sum(len(c) for c in clean_conf)
+    if words == 0:
+        return max(floor, 0.8), min(spun_at, max(floor, 0.8))
+    allowed = max_per_1000 / 1000.0 * words
+    empty = np.zeros(0)
+    pairs = list(zip(clean_conf, judged_spun, strict=True))
+    in_spun = np.concatenate([c for c, s in pairs if s] or [empty])
+    in_clean = np.concatenate([c for c, s in pairs if not s] or [empty])
+    while spun_at < 0.995 and (in_spun >= spun_at).sum() > allowed / 2:
+        spun_at = round(spun_at + 0.025, 3)
+    # Thresholds are rounded before they are tried: the model stores the rounded value.
+    for t in np.round(np.arange(max(floor, 0.3), 0.995, 0.01), 3):
+        changed = (in_clean >= t).sum() + (in_spun >= min(t, spun_at)).sum()
+        if changed <= allowed:
+            return round(float(t), 3), round(float(min(t, spun_at)), 3)
+    return 0.995, round(float(min(0.995, spun_at)), 3)
 
 
 def _net_repair_threshold(conf: np.ndarray, right: np.ndarray, swapped: np.ndarray) -> float:
@@ -345,8 +531,13 @@ def train(
     paragraphs: int = 6000,
     seed: int = 0,
     workers: int = 2,
+    tortured_csv: str | None = None,
 ) -> dict:
-    """Train a model from clean JSONL corpora (train split only) and save it to `out`."""
+    """Train a model from clean JSONL corpora (train split only) and save it to `out`.
+
+    `tortured_csv`: a tortured-phrases list whose calibration rows teach the candidate ranker
+    real spinner choices (see `real_rank_examples`).
+    """
     from unspin.spin import PROFILES
 
     profiles = list(profiles or PROFILES)
@@ -354,14 +545,20 @@ def train(
     paras = sample_paragraphs(corpus, "train", paragraphs, seed=seed)
     examples = build_examples([p.text for p in paras], profiles, seed=seed, workers=workers)
     t1 = time.time()
-    model, report = fit(examples, seed=seed)
-    model.fast, fast_report = fit(examples, fast=True, seed=seed)
+    real = {
+        fast: real_rank_examples(tortured_csv, fast=fast) if tortured_csv else None
+        for fast in (False, True)
+    }
+    model, report = fit(examples, seed=seed, real_rank=real[False])
+    model.fast, fast_report = fit(examples, fast=True, seed=seed, real_rank=real[True])
     model.meta = {
         "features": list(FEATURE_NAMES),
+        "rank_features": list(RANK_FEATURE_NAMES),
         "profiles": profiles,
         "paragraphs": len(paras),
         "seed": seed,
         "corpus": [str(c).rsplit("/", 1)[-1] for c in corpus],
+        "tortured_csv": str(tortured_csv).rsplit("/", 1)[-1] if tortured_csv else None,
     }
     model.save(out)
     report["fast"] = fast_report

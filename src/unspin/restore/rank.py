@@ -1,0 +1,205 @@
+"""Candidate ranking: which of a span's candidate originals did the spinner start from?
+
+The scan orders candidates by LM fit plus thesaurus prior, which puts the original first for
+only about half of the swaps. A learned ranker re-scores the leading candidates of a span with
+what that sum leaves out: left and right fit apart, the full LM window for every candidate
+(the scan re-scores only a shortlist), which sources link them, how common the candidate is,
+and whether it occurs elsewhere in the document.
+Pure functions of (span, document words, lexicon, context model); the ranker itself is a
+`CompiledForest` trained by `unspin train`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from unspin.detect.features import (
+    FUNCTION_WORDS,
+    Span,
+    _zipf,
+    context_window,
+    phrase_entry,
+)
+
+if TYPE_CHECKING:
+    from unspin.context.model import ContextModel
+    from unspin.lexicon import Lexicon
+
+# Candidates per span the ranker re-scores (in the scan's order); the rest keep their places.
+RANK_DEPTH = 10
+
+RANK_FEATURE_NAMES: tuple[str, ...] = (
+    "scan_rank",
+    "fit_delta",
+    "fit_gap",
+    "fit_rank",
+    "bigram_delta",
+    "bigram_gap",
+    "left_delta",
+    "right_delta",
+    "left_gap",
+    "right_gap",
+    "log_prior",
+    "prior_gap",
+    "lexicon_rank",
+    "source_wordnet",
+    "source_moby",
+    "source_phrase",
+    "source_observed",
+    "zipf_candidate",
+    "zipf_delta",
+    "zipf_gap",
+    "len_diff",
+    "in_document",
+    "function_candidate",
+    "span_len",
+    "n_candidates",
+    "zipf_observed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanCandidates:
+    """The ranker's input for one span: one feature row per re-scored candidate."""
+
+    names: list[str]  # the first RANK_DEPTH candidates in the scan's order
+    matrix: np.ndarray  # (len(names), len(RANK_FEATURE_NAMES)) float32
+
+
+def candidate_rows(
+    span: Span,
+    normed: Sequence[str],
+    sent: Sequence[int],
+    vocabulary: set[str],
+    lexicon: Lexicon,
+    context: ContextModel,
+    *,
+    fast: bool,
+    limit: int,
+) -> SpanCandidates:
+    """Feature rows for the leading candidates of `span` in its document.
+
+    `normed`/`sent` are the document's normalised words and their sentence numbers,
+    `vocabulary` the set of its words, `limit` the candidate limit the scan used.
+    """
+    names = span.candidates[:RANK_DEPTH]
+    i, j = span.first, span.last
+    observed = list(normed[i:j])
+    phrase = " ".join(observed)
+    entry = phrase_entry(lexicon, context, phrase, limit)
+    if not names or entry is None:
+        return SpanCandidates([], np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32))
+    where = {name: k for k, name in enumerate(entry.names)}
+    left, right = context_window(normed, sent, i, j)
+    before, after = left[-1], right[0]
+    bigram_lp = context.bigram_logprob
+
+    def fit(words: Sequence[str]) -> float:
+        if fast:
+            return context.bigram_fit(before, words, after)
+        return context.window_logprob(left, words, right)
+
+    obs_fit = fit(observed)
+    obs_bigram = context.bigram_fit(before, observed, after)
+    obs_left = bigram_lp(before, observed[0])
+    obs_right = bigram_lp(observed[-1], after)
+    zipf_obs = entry.zipf_observed
+    idx = [where[name] for name in names]
+    split = [entry.split[k] for k in idx]
+    fits = [fit(words) for words in split]
+    bigrams = [context.bigram_fit(before, words, after) for words in split]
+    priors = [entry.log_prior[k] for k in idx]
+    fit_order = sorted(range(len(names)), key=fits.__getitem__, reverse=True)
+    fit_rank = {k: r for r, k in enumerate(fit_order)}
+    lefts = [bigram_lp(before, words[0]) for words in split]
+    rights = [bigram_lp(words[-1], after) for words in split]
+    zipfs = [_zipf(name) for name in names]
+    best_fit, best_bigram, best_prior = max(fits), max(bigrams), max(priors)
+    rows = np.zeros((len(names), len(RANK_FEATURE_NAMES)), dtype=np.float32)
+    for r, (k, words) in enumerate(zip(idx, split, strict=True)):
+        source = entry.sources[k]
+        zipf_c = zipfs[r]
+        rows[r] = (
+            r,
+            fits[r] - obs_fit,
+            fits[r] - best_fit,
+            fit_rank[r],
+            bigrams[r] - obs_bigram,
+            bigrams[r] - best_bigram,
+            lefts[r] - obs_left,
+            rights[r] - obs_right,
+            lefts[r] - max(lefts),
+            rights[r] - max(rights),
+            priors[r],
+            priors[r] - best_prior,
+            k,
+            "wordnet" in source,
+            "moby" in source,
+            "phrase" in source,
+            "observed" in source,
+            zipf_c,
+            zipf_c - zipf_obs,
+            zipf_c - max(zipfs),
+            len(words) - len(observed),
+            any(w in vocabulary for w in words if w not in FUNCTION_WORDS),
+            all(w in FUNCTION_WORDS for w in words),
+            len(observed),
+            len(entry.names),
+            zipf_obs,
+        )
+    return SpanCandidates(names, rows)
+
+
+def rerank(span: Span, names: Sequence[str], p: np.ndarray) -> tuple[float, float]:
+    """Reorder `span.candidates` and their scan scores (in place) so that `names`, re-scored
+    with probabilities `p`, come first, best first; other candidates keep their order after them.
+    Returns the ranker's probability that the new leading candidate is the original, and its
+    share of the re-scored candidates' probability mass (how clearly the ranker prefers it)."""
+    if not len(names):
+        return 0.0, 0.0
+    order = sorted(range(len(names)), key=lambda r: (-p[r], r))
+    score = dict(zip(span.candidates, span.scores, strict=True))
+    head = [names[r] for r in order]
+    chosen = set(head)
+    span.candidates = head + [c for c in span.candidates if c not in chosen]
+    span.scores = [score[c] for c in span.candidates]
+    top = float(p[order[0]])
+    return top, top / max(float(np.sum(p)), 1e-9)
+
+
+def rank_spans(
+    spans: Sequence[Span],
+    which: Sequence[int],
+    words: Sequence[str],
+    sent: Sequence[int],
+    lexicon: Lexicon,
+    context: ContextModel,
+    ranker: Any,
+    *,
+    fast: bool,
+    limit: int,
+) -> dict[int, tuple[float, float]]:
+    """Re-rank the candidates of spans `which` (indices into `spans`) in one batch of the ranker;
+    returns, per re-ranked span, what `rerank` returns. `words` are the normalised words."""
+    vocabulary = set(words)
+    batch = []
+    for k in which:
+        rows = candidate_rows(
+            spans[k], words, sent, vocabulary, lexicon, context, fast=fast, limit=limit
+        )
+        if rows.names:
+            batch.append((k, rows))
+    if not batch:
+        return {}
+    p = ranker.predict_proba(np.concatenate([rows.matrix for _, rows in batch]))[:, 1]
+    out = {}
+    at = 0
+    for k, rows in batch:
+        n = len(rows.names)
+        out[k] = rerank(spans[k], rows.names, p[at : at + n])
+        at += n
+    return out
