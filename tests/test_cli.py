@@ -141,6 +141,22 @@ def test_missing_corpus_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert "c.jsonl" in _one_line(err)
 
 
+def test_missing_tortured_csv_exits_2_before_training(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "1", "text": "A short clean text."}\n')
+    missing = tmp_path / "tortured.csv"
+    code, out, err = run(
+        capsys, "train", "--corpus", str(corpus), "--tortured-csv", str(missing),
+        "--out", str(tmp_path / "m.pkl"),
+    )  # fmt: skip
+    assert code == 2
+    assert out == ""
+    assert "tortured.csv" in _one_line(err)
+    assert not (tmp_path / "m.pkl").exists()
+
+
 def test_missing_model_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = tmp_path / "a.txt"
     doc.write_text("Some text to scan.\n")
