@@ -154,6 +154,8 @@ class DocFeatures:
     matrix: np.ndarray
     spans: list[Span]
     word_span: list[int]  # per word: index into spans, or -1
+    normed: list[str]  # per word: `norm_word` of its text, the form lexicon and LM use
+    sentences: list[int]  # per word: its sentence number
 
 
 def norm_word(word: str) -> str:
@@ -221,7 +223,14 @@ def extract(
         if word_span[w] >= 0:
             matrix[w, :N_SPAN_FEATURES] = spans[word_span[w]].features
     _add_pooled_features(matrix)
-    return DocFeatures(words=words, matrix=matrix, spans=spans, word_span=word_span)
+    return DocFeatures(
+        words=words,
+        matrix=matrix,
+        spans=spans,
+        word_span=word_span,
+        normed=normed,
+        sentences=sent,
+    )
 
 
 # Extra inputs of the restore model (see `restore_matrix`), after the word features.

@@ -12,7 +12,6 @@ from unspin.detect.features import (
     MAX_CANDIDATES,
     DocFeatures,
     extract,
-    norm_word,
     restore_matrix,
 )
 from unspin.detect.language import abstain_reason
@@ -176,8 +175,8 @@ def _rank(
     return rank_spans(
         feats.spans,
         which,
-        [norm_word(w.text) for w in feats.words],
-        [w.sentence for w in feats.words],
+        feats.normed,
+        feats.sentences,
         lexicon,
         context,
         model.rank_model,
@@ -191,8 +190,7 @@ def _term_repairs(
 ) -> list[TermRepair]:
     """Disguised known terms among the document's words (see `unspin.detect.terms`)."""
     words_ = feats.words
-    normed = [norm_word(w.text) for w in words_]
     adjacent = [b.start - a.end <= 2 for a, b in zip(words_, words_[1:], strict=False)]
     return find_term_repairs(
-        normed, [w.sentence for w in words_], lexicon, context, adjacent=adjacent, limit=limit
+        feats.normed, feats.sentences, lexicon, context, adjacent=adjacent, limit=limit
     )

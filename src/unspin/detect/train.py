@@ -23,11 +23,10 @@ from unspin.detect.features import (
     DocFeatures,
     Span,
     extract,
-    norm_word,
     restore_matrix,
 )
 from unspin.detect.model import DocEvidence, SpinModel, doc_features
-from unspin.restore.rank import RANK_DEPTH, RANK_FEATURE_NAMES, candidate_rows, rerank
+from unspin.restore.rank import RANK_DEPTH, RANK_FEATURE_NAMES, candidate_rows, rerank_batch
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +116,7 @@ def mode_data(tokens: list, swaps, *, fast: bool, lexicon, context) -> ModeData:
     feats = extract(tokens, lexicon, context, fast=fast)
     limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
     originals_all = span_originals(feats, swaps)
-    normed = [norm_word(w.text) for w in feats.words]
-    sent = [w.sentence for w in feats.words]
+    normed, sent = feats.normed, feats.sentences
     vocabulary = set(normed)
     best = sorted(set(feats.word_span) - {-1})
     remap = {k: i for i, k in enumerate(best)}
@@ -146,14 +144,8 @@ def restore_rows(
     spans = [replace(s, candidates=list(s.candidates), scores=list(s.scores)) for s in data.spans]
     ranked: dict[int, tuple[float, float]] = {}
     if ranker is not None:
-        groups = [(k, r) for k, r in enumerate(data.rank_rows) if len(r)]
-        if groups:
-            p = ranker.predict_proba(np.concatenate([r for _, r in groups]))[:, 1]
-            at = 0
-            for k, r in groups:
-                names = spans[k].candidates[: len(r)]
-                ranked[k] = rerank(spans[k], names, p[at : at + len(r)])
-                at += len(r)
+        batch = [(k, spans[k].candidates[: len(r)], r) for k, r in enumerate(data.rank_rows)]
+        ranked = rerank_batch(spans, batch, ranker)
     matrix = restore_matrix(data.matrix, spans, data.word_span, ranked)
     labels = np.zeros(len(data.matrix), dtype=np.int8)
     for w, k in enumerate(data.word_span):
@@ -203,7 +195,7 @@ def real_rank_examples(csv_path: str, *, fast: bool) -> tuple[np.ndarray, np.nda
             continue
         text = REAL_CARRIERS[k % len(REAL_CARRIERS)].format(tortured)
         feats = extract(tokenize(text), lexicon, context, fast=fast)
-        normed = [norm_word(w.text) for w in feats.words]
+        normed = feats.normed
         start = text.index(tortured)
         first = next(i for i, w in enumerate(feats.words) if w.start >= start)
         at = first + differ[0]
@@ -212,9 +204,8 @@ def real_rank_examples(csv_path: str, *, fast: bool) -> tuple[np.ndarray, np.nda
         span = next((sp for sp in feats.spans if sp.first == at and sp.last == at + 1), None)
         if span is None or not span.candidates:
             continue
-        sent = [w.sentence for w in feats.words]
         rows = candidate_rows(
-            span, normed, sent, set(normed), lexicon, context, fast=fast, limit=limit
+            span, normed, feats.sentences, set(normed), lexicon, context, fast=fast, limit=limit
         )
         y = np.array([c == original[differ[0]] for c in rows.names], dtype=np.int8)
         if y.any():

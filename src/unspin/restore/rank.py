@@ -97,28 +97,28 @@ def candidate_rows(
     left, right = context_window(normed, sent, i, j)
     before, after = left[-1], right[0]
     bigram_lp = context.bigram_logprob
-
-    def fit(words: Sequence[str]) -> float:
-        if fast:
-            return context.bigram_fit(before, words, after)
-        return context.window_logprob(left, words, right)
-
-    obs_fit = fit(observed)
-    obs_bigram = context.bigram_fit(before, observed, after)
-    obs_left = bigram_lp(before, observed[0])
-    obs_right = bigram_lp(observed[-1], after)
     zipf_obs = entry.zipf_observed
     idx = [where[name] for name in names]
     split = [entry.split[k] for k in idx]
-    fits = [fit(words) for words in split]
-    bigrams = [context.bigram_fit(before, words, after) for words in split]
+    # A bigram fit is the left plus the right bigram (`ContextModel.bigram_fit`); --fast fits
+    # with bigrams alone, the default mode with the trigram LM window.
+    obs_left = bigram_lp(before, observed[0])
+    obs_right = bigram_lp(observed[-1], after)
+    obs_bigram = obs_left + obs_right
+    lefts = [bigram_lp(before, words[0]) for words in split]
+    rights = [bigram_lp(words[-1], after) for words in split]
+    bigrams = [a + b for a, b in zip(lefts, rights, strict=True)]
+    if fast:
+        obs_fit, fits = obs_bigram, bigrams
+    else:
+        obs_fit = context.window_logprob(left, observed, right)
+        fits = [context.window_logprob(left, words, right) for words in split]
     priors = [entry.log_prior[k] for k in idx]
     fit_order = sorted(range(len(names)), key=fits.__getitem__, reverse=True)
     fit_rank = {k: r for r, k in enumerate(fit_order)}
-    lefts = [bigram_lp(before, words[0]) for words in split]
-    rights = [bigram_lp(words[-1], after) for words in split]
     zipfs = [_zipf(name) for name in names]
     best_fit, best_bigram, best_prior = max(fits), max(bigrams), max(priors)
+    best_left, best_right, best_zipf = max(lefts), max(rights), max(zipfs)
     rows = np.zeros((len(names), len(RANK_FEATURE_NAMES)), dtype=np.float32)
     for r, (k, words) in enumerate(zip(idx, split, strict=True)):
         source = entry.sources[k]
@@ -132,8 +132,8 @@ def candidate_rows(
             bigrams[r] - best_bigram,
             lefts[r] - obs_left,
             rights[r] - obs_right,
-            lefts[r] - max(lefts),
-            rights[r] - max(rights),
+            lefts[r] - best_left,
+            rights[r] - best_right,
             priors[r],
             priors[r] - best_prior,
             k,
@@ -143,7 +143,7 @@ def candidate_rows(
             "observed" in source,
             zipf_c,
             zipf_c - zipf_obs,
-            zipf_c - max(zipfs),
+            zipf_c - best_zipf,
             len(words) - len(observed),
             any(w in vocabulary for w in words if w not in FUNCTION_WORDS),
             all(w in FUNCTION_WORDS for w in words),
@@ -191,15 +191,24 @@ def rank_spans(
         rows = candidate_rows(
             spans[k], words, sent, vocabulary, lexicon, context, fast=fast, limit=limit
         )
-        if rows.names:
-            batch.append((k, rows))
+        batch.append((k, rows.names, rows.matrix))
+    return rerank_batch(spans, batch, ranker)
+
+
+def rerank_batch(
+    spans: Sequence[Span],
+    batch: Sequence[tuple[int, Sequence[str], np.ndarray]],
+    ranker: Any,
+) -> dict[int, tuple[float, float]]:
+    """`rerank` each (span index, candidate names, their rows) of `batch` with one call of the
+    ranker; the scan and the trainer both go through here, so they rank alike."""
+    batch = [b for b in batch if len(b[1])]
     if not batch:
         return {}
-    p = ranker.predict_proba(np.concatenate([rows.matrix for _, rows in batch]))[:, 1]
+    p = ranker.predict_proba(np.concatenate([rows for _, _, rows in batch]))[:, 1]
     out = {}
     at = 0
-    for k, rows in batch:
-        n = len(rows.names)
-        out[k] = rerank(spans[k], rows.names, p[at : at + n])
-        at += n
+    for k, names, _ in batch:
+        out[k] = rerank(spans[k], names, p[at : at + len(names)])
+        at += len(names)
     return out
