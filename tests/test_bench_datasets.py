@@ -38,3 +38,17 @@ def test_articles_respect_split_length_and_seed(tmp_path):
     assert [a.doc_id for a in again] == [a.doc_id for a in arts]
     train_ids = {p.doc_id for p in sample_paragraphs([path], "train", 1000)}
     assert not train_ids & {a.doc_id for a in arts}  # never a training document
+
+
+def test_encoder_and_word_model_parts_are_disjoint_halves_of_train(tmp_path):
+    from unspin.bench.datasets import part_of
+
+    path = _corpus(tmp_path, n=400)
+    enc = sample_paragraphs([path], "train", 1000, part="encoder")
+    words = sample_paragraphs([path], "train", 1000, part="words")
+    everything = sample_paragraphs([path], "train", 1000)
+    enc_ids, word_ids = {p.doc_id for p in enc}, {p.doc_id for p in words}
+    assert enc_ids and word_ids and not enc_ids & word_ids
+    assert enc_ids | word_ids == {p.doc_id for p in everything}
+    assert all(part_of(i) == "encoder" for i in enc_ids)
+    assert 0.35 < len(enc_ids) / (len(enc_ids) + len(word_ids)) < 0.65

@@ -180,6 +180,7 @@ def render_result(result: ScanResult, text: str) -> Text:
 
 # --------------------------------------------------------------------------- word diff
 
+
 def word_diff(old: str, new: str) -> Text:
     """A word-level diff, wdiff style: `[-removed-]{+added+}`; coloured on a terminal.
 
@@ -655,9 +656,28 @@ def train(
             "real spinner choices.",
         ),
     ] = None,
+    encoder: Annotated[
+        str | None,
+        typer.Option(
+            "--encoder",
+            help="Encoder head file from `unspin train-encoder` (default: the shipped one).",
+        ),
+    ] = None,
+    no_encoder: Annotated[
+        bool,
+        typer.Option("--no-encoder", help="Train without the encoder's word features."),
+    ] = False,
 ) -> None:
     """Train the detector on clean corpora (self-supervised) and print its report as JSON."""
     paths = _all_paths(corpus, more, "corpus")
+    if encoder is not None and no_encoder:
+        raise InputError("--encoder and --no-encoder exclude each other")
+    if encoder is not None:
+        _check_inputs([encoder])
+    elif not no_encoder:
+        from unspin.context.encoder import default_encoder_path
+
+        encoder = str(default_encoder_path())
     chosen = None
     if profiles:
         chosen = [p.strip() for p in profiles.split(",") if p.strip()]
@@ -675,6 +695,53 @@ def train(
         seed=seed,
         workers=workers,
         tortured_csv=tortured_csv,
+        encoder=None if no_encoder else encoder,
+    )
+    _print_json(report)
+
+
+@app.command("train-encoder")
+def train_encoder(
+    out: Annotated[str, typer.Option("--out", help="Where to write the encoder head file.")],
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option("--corpus", help="Clean JSONL(.gz) corpus; repeat it or list several."),
+    ] = None,
+    more: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="CORPUS", help="More corpus files.", show_default=False),
+    ] = None,
+    paragraphs: Annotated[
+        int, typer.Option("--paragraphs", min=1, help="Training paragraphs sampled.")
+    ] = 12000,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 1,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    profiles: Annotated[
+        str | None,
+        typer.Option("--profiles", help="Comma-separated spinner profiles (default: all)."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processes for spinning; torch threads.")
+    ] = 2,
+) -> None:
+    """Fine-tune the swapped-word encoder (top MiniLM layers + head) on clean corpora."""
+    paths = _all_paths(corpus, more, "corpus")
+    chosen = None
+    if profiles:
+        chosen = [p.strip() for p in profiles.split(",") if p.strip()]
+        for p in chosen:
+            _check_profile(p)
+    from unspin.context.encoder_train import train_encoder as fit
+
+    report = fit(
+        paths,
+        out,
+        profiles=chosen,
+        paragraphs=paragraphs,
+        seed=seed,
+        epochs=epochs,
+        workers=workers,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
     )
     _print_json(report)
 
@@ -824,9 +891,12 @@ def bench_load(
         fast=fast,
         model=model,
         serve_args=[
-            "--max-body-bytes", str(max_body_bytes),
-            "--max-text-chars", str(max_text_chars),
-            "--time-limit", str(time_limit),
+            "--max-body-bytes",
+            str(max_body_bytes),
+            "--max-text-chars",
+            str(max_text_chars),
+            "--time-limit",
+            str(time_limit),
         ],  # fmt: skip
     )
     _print_json(figures)

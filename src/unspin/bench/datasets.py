@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Split = Literal["train", "test"]
+Part = Literal["encoder", "words"]
 TEST_BUCKETS = 1  # of 10: 10 % of documents are held out for evaluation
 
 
@@ -33,12 +34,23 @@ def split_of(doc_id: str) -> Split:
     return "test" if bucket < TEST_BUCKETS else "train"
 
 
+def part_of(doc_id: str) -> Part:
+    """Which half of the train split a document feeds: the encoder's fine-tune or the word
+    model's fit. Disjoint, so the word model learns how far to trust the encoder on text the
+    encoder never saw. Independent of `split_of` (other hex digits of the hash)."""
+    bucket = int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[8:16], 16) % 2
+    return "encoder" if bucket == 0 else "words"
+
+
 def _open(path: str):
     return gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path)
 
 
-def documents(paths: Iterable[str], split: Split) -> Iterator[tuple[str, str, str]]:
-    """Stream (doc_id, source, text) of the JSONL corpora's documents in one split."""
+def documents(
+    paths: Iterable[str], split: Split, part: Part | None = None
+) -> Iterator[tuple[str, str, str]]:
+    """Stream (doc_id, source, text) of the JSONL corpora's documents in one split (and, if
+    given, one part of it)."""
     for path in paths:
         with _open(path) as fh:
             for line in fh:
@@ -46,17 +58,22 @@ def documents(paths: Iterable[str], split: Split) -> Iterator[tuple[str, str, st
                     continue
                 doc = json.loads(line)
                 doc_id = str(doc.get("id"))
-                if split_of(doc_id) != split:
+                if split_of(doc_id) != split or (part is not None and part_of(doc_id) != part):
                     continue
                 source = str(doc.get("outlet") or doc.get("source") or "unknown")
                 yield doc_id, source, str(doc.get("text", ""))
 
 
 def paragraphs(
-    paths: Iterable[str], split: Split, *, min_words: int = 40, max_words: int = 250
+    paths: Iterable[str],
+    split: Split,
+    *,
+    min_words: int = 40,
+    max_words: int = 250,
+    part: Part | None = None,
 ) -> Iterator[Paragraph]:
     """Stream paragraphs of `min_words`..`max_words` words from JSONL corpora, one split only."""
-    for doc_id, source, text in documents(paths, split):
+    for doc_id, source, text in documents(paths, split, part):
         for k, para in enumerate(text.split("\n\n")):
             n = len(para.split())
             if min_words <= n <= max_words:
@@ -64,12 +81,18 @@ def paragraphs(
 
 
 def sample_paragraphs(
-    paths: Iterable[str], split: Split, n: int, *, seed: int = 0, min_words: int = 40
+    paths: Iterable[str],
+    split: Split,
+    n: int,
+    *,
+    seed: int = 0,
+    min_words: int = 40,
+    part: Part | None = None,
 ) -> list[Paragraph]:
     """A seeded random sample of n paragraphs, at most 3 per document to spread topics."""
     per_doc: dict[str, int] = {}
     pool: list[Paragraph] = []
-    for p in paragraphs(paths, split, min_words=min_words):
+    for p in paragraphs(paths, split, min_words=min_words, part=part):
         if per_doc.get(p.doc_id, 0) >= 3:
             continue
         per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1

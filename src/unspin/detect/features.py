@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -233,6 +233,40 @@ def extract(
     )
 
 
+# Columns the swapped-word encoder (`unspin.context.encoder`) adds after FEATURE_NAMES in the
+# default mode; `--fast` skips the encoder.
+ENCODER_FEATURE_NAMES: tuple[str, ...] = (
+    "encoder_logit",
+    "encoder_neighbour_max",
+    "encoder_document_mean",
+)
+_LOGIT_CAP = 12.0
+
+
+def encoder_columns(logits: np.ndarray) -> np.ndarray:
+    """The encoder's view of each word: its own swap logit, the most suspicious of its two
+    neighbours on each side (a swap spoils its neighbours' context too), and the document's
+    mean P(swapped)."""
+    x = np.clip(np.asarray(logits, dtype=np.float32), -_LOGIT_CAP, _LOGIT_CAP)
+    n = len(x)
+    out = np.zeros((n, len(ENCODER_FEATURE_NAMES)), dtype=np.float32)
+    if n == 0:
+        return out
+    pad = np.full(2, -_LOGIT_CAP, dtype=np.float32)
+    padded = np.concatenate([pad, x, pad])
+    neighbours = np.stack([padded[k : k + n] for k in (0, 1, 3, 4)])
+    out[:, 0] = x
+    out[:, 1] = neighbours.max(axis=0)
+    out[:, 2] = float((1.0 / (1.0 + np.exp(-x))).mean())
+    return out
+
+
+def with_encoder(feats: DocFeatures, logits: np.ndarray) -> DocFeatures:
+    """`feats` with the encoder columns appended to its word matrix."""
+    matrix = np.hstack([feats.matrix, encoder_columns(logits)])
+    return replace(feats, matrix=matrix)
+
+
 # Extra inputs of the restore model (see `restore_matrix`), after the word features.
 RESTORE_EXTRA_NAMES: tuple[str, ...] = (
     "top_margin",
@@ -349,9 +383,7 @@ def _score_span(
         for k in shortlist:
             fits[k] = context.window_logprob(left, split[k], right)
         # candidates not rescored rank after the rescored ones
-        scores = [
-            fits[k] + log_w[k] if k in shortlist else scores[k] - 1e6 for k in range(n_cands)
-        ]
+        scores = [fits[k] + log_w[k] if k in shortlist else scores[k] - 1e6 for k in range(n_cands)]
     best_idx = max(range(n_cands), key=scores.__getitem__) if n_cands else -1
 
     head = words[i].text

@@ -98,6 +98,19 @@ class SpinModel:
     rank_model: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
     fast: SpinModel | None = None  # the variant fitted on --fast (bigram-only) features
+    # The encoder head file this model's default mode reads (set by `load` from meta["encoder"]).
+    encoder_file: str | None = None
+
+    @property
+    def uses_encoder(self) -> bool:
+        """Whether the word features include the swapped-word encoder's columns."""
+        return bool(self.meta.get("encoder"))
+
+    def encoder(self):
+        """The loaded swapped-word encoder (shared per process)."""
+        from unspin.context.encoder import get_encoder
+
+        return get_encoder(self.encoder_file)
 
     def for_mode(self, fast: bool) -> SpinModel:
         """The model to use for default or --fast features."""
@@ -141,9 +154,10 @@ class SpinModel:
         if payload.get("format") != MODEL_FORMAT:
             raise ValueError(f"{path}: unsupported model format {payload.get('format')}")
         model = payload["model"]
-        from unspin.detect.features import FEATURE_NAMES
+        from unspin.detect.features import ENCODER_FEATURE_NAMES, FEATURE_NAMES
 
-        if model.meta.get("features") != list(FEATURE_NAMES):
+        expected = list(FEATURE_NAMES) + (list(ENCODER_FEATURE_NAMES) if model.uses_encoder else [])
+        if model.meta.get("features") != expected:
             raise ValueError(
                 f"{path}: model was trained on other word features than this unspin computes; "
                 "retrain it with `unspin train`"
@@ -157,7 +171,26 @@ class SpinModel:
                 f"{path}: model's candidate ranker was trained on other features than this "
                 "unspin computes; retrain it with `unspin train`"
             )
+        if model.uses_encoder:
+            model.encoder_file = _encoder_file(Path(path), model.meta["encoder"])
         return model
+
+
+def _encoder_file(model_path: Path, ref: dict[str, str]) -> str:
+    """Resolve a model's encoder reference (a name beside the model file, or an absolute path)
+    and check it is the file the model was trained with."""
+    import hashlib
+
+    enc = Path(ref["file"])
+    if not enc.is_absolute():
+        enc = model_path.resolve().parent / enc
+    if not enc.is_file():
+        raise ValueError(f"{model_path}: its encoder file {enc} is missing")
+    if hashlib.sha256(enc.read_bytes()).hexdigest() != ref.get("sha256"):
+        raise ValueError(
+            f"{model_path}: encoder file {enc} is not the one the model was trained with"
+        )
+    return str(enc)
 
 
 def default_model_path() -> Path:

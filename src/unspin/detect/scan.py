@@ -13,6 +13,7 @@ from unspin.detect.features import (
     DocFeatures,
     extract,
     restore_matrix,
+    with_encoder,
 )
 from unspin.detect.language import abstain_reason
 from unspin.detect.model import SpinModel, load_model
@@ -62,6 +63,9 @@ def scan_text(
     lexicon = lexicon or get_lexicon()
     context = context or get_context_model()
     feats = extract(tokens, lexicon, context, fast=fast)
+    if model.uses_encoder:
+        spans = [(w.start, w.end) for w in feats.words]
+        feats = with_encoder(feats, model.encoder().word_logits([text], [spans])[0])
     probs = model.word_probabilities(feats.matrix)
     p_doc = model.doc_probability(probs)
     # Runs that disguise a known technical term are flagged and restored as a whole. They do
@@ -139,9 +143,7 @@ def _flags(
             k = -1  # its best span overlaps a disguised term: flag the word alone
         if k < 0:
             # Suspicious without a thesaurus source: flag the word, nothing to suggest.
-            flags.append(
-                Flag(words_[w].start, words_[w].end, words_[w].text, float(p), None, [])
-            )
+            flags.append(Flag(words_[w].start, words_[w].end, words_[w].text, float(p), None, []))
             continue
         seen.add(k)
         span = feats.spans[k]

