@@ -157,6 +157,31 @@ def test_missing_tortured_csv_exits_2_before_training(
     assert not (tmp_path / "m.pkl").exists()
 
 
+def test_train_with_a_missing_encoder_or_both_encoder_options_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "1", "text": "A short clean text."}\n')
+    base = ["train", "--corpus", str(corpus), "--out", str(tmp_path / "m.pkl")]
+    code, out, err = run(capsys, *base, "--encoder", str(tmp_path / "enc.safetensors"))
+    assert code == 2 and out == "" and "enc.safetensors" in _one_line(err)
+    code, out, err = run(capsys, *base, "--encoder", str(corpus), "--no-encoder")
+    assert code == 2 and "--no-encoder" in _one_line(err)
+    assert not (tmp_path / "m.pkl").exists()
+
+
+def test_train_encoder_with_a_missing_corpus_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(
+        capsys, "train-encoder", "--corpus", str(tmp_path / "none.jsonl"),
+        "--out", str(tmp_path / "e.safetensors"),
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert "none.jsonl" in _one_line(err)
+    assert not (tmp_path / "e.safetensors").exists()
+
+
 def test_missing_model_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = tmp_path / "a.txt"
     doc.write_text("Some text to scan.\n")

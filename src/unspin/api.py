@@ -33,10 +33,10 @@ def scan(
 ) -> ScanResult:
     """Detect spinning in one text: P(spun), flagged spans with suggestions, restored text.
 
-    `fast` skips the trigram LM (bigram counts only); `model` is a path or a loaded model
-    (default: the one shipped in the package). With `index` (a path or an open `Index`), a
-    source found there decides flags and restoration (`evidence="source"`); the model is the
-    fallback when none is.
+    `fast` skips the encoder and the trigram LM (bigram counts only); `model` is a path or a
+    loaded model (default: the one shipped in the package). With `index` (a path or an open
+    `Index`), a source found there decides flags and restoration (`evidence="source"`); the
+    model is the fallback when none is.
     """
     if index is not None:
         found = _from_source(text, doc_id, _open_index(index))

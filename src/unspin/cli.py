@@ -378,7 +378,9 @@ def scan(
             show_default=False,
         ),
     ] = None,
-    fast: Annotated[bool, typer.Option("--fast", help="Skip the trigram LM: faster.")] = False,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Skip the encoder and the trigram LM: faster.")
+    ] = False,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -497,7 +499,9 @@ def restore(
     diff: Annotated[
         bool, typer.Option("--diff", help="Print a word diff: [-spun-]{+restored+}.")
     ] = False,
-    fast: Annotated[bool, typer.Option("--fast", help="Skip the trigram LM: faster.")] = False,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Skip the encoder and the trigram LM: faster.")
+    ] = False,
     model: Annotated[
         str | None, typer.Option("--model", help="Model file (default: the shipped one).")
     ] = None,
