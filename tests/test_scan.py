@@ -88,3 +88,35 @@ def test_a_restore_model_decides_which_flags_are_restored(doc_p, confidence, res
     result = scan_text(TEXT, model=model)
     assert result.flags  # every word with candidates is flagged at p = 0.99
     assert (result.restored != TEXT) is restores
+
+
+def test_shipped_model_weighs_the_encoder(monkeypatch):
+    """The shipped model reads the encoder: the same word is more suspect when the encoder
+    calls it swapped than when it calls every word original."""
+    from unspin.context.encoder import SwapEncoder
+    from unspin.detect.model import load_model
+
+    model = load_model()
+    assert model.uses_encoder and not model.for_mode(True).uses_encoder
+    target = TEXT.index("repair")
+    seen: dict[str, np.ndarray] = {}
+
+    def fake(calls_swapped: bool):
+        def word_logits(self, texts, spans, batch=32):
+            out = np.full(len(spans[0]), -8.0, dtype=np.float32)
+            if calls_swapped:
+                out[[k for k, (a, _) in enumerate(spans[0]) if a == target]] = 8.0
+            return [out]
+
+        return word_logits
+
+    for name, swapped in (("quiet", False), ("loud", True)):
+        monkeypatch.setattr(SwapEncoder, "word_logits", fake(swapped))
+        scan_text(
+            TEXT,
+            model=model,
+            on_word_probabilities=lambda w, p, name=name: seen.update(
+                {name: p[[t.start for t in w].index(target)]}
+            ),
+        )
+    assert seen["loud"] > seen["quiet"] + 0.2, seen
