@@ -100,7 +100,7 @@ def test_fine_tune_learns_and_round_trips(tmp_path):
     test = _odd_word_examples(40)[20:]
     path = tmp_path / "enc.safetensors"
     save_encoder(module, path, {"note": "test"})
-    loaded = SwapEncoder.load(path)
+    loaded = SwapEncoder.load(path, bf16=False)
     assert loaded.meta["layers"] == "2" and loaded.meta["note"] == "test"
     texts, spans = [e.text for e in test], [e.spans for e in test]
     fresh = word_logits(module, loaded.tokenizer, texts, spans)
@@ -220,3 +220,20 @@ def test_model_finds_and_checks_its_encoder_file(tmp_path):
     (tmp_path / "a" / "encoder.safetensors").unlink()
     with pytest.raises(ValueError, match="missing"):
         SpinModel.load(out)
+
+
+def test_bf16_reads_like_fp32():
+    from unspin.context.encoder import native_bf16
+
+    if not native_bf16():
+        pytest.skip("this CPU has no native bfloat16")
+    fp32, bf16 = SwapEncoder.load(bf16=False), SwapEncoder.load(bf16=True)
+    text = "The committee will publish its findings next month, the chairman told reporters."
+    spans, pos = [], 0
+    for w in text.rstrip(".").split(" "):
+        w = w.rstrip(",")
+        spans.append((pos, pos + len(w)))
+        pos = text.index(" ", pos) + 1 if " " in text[pos:] else len(text)
+    (a,) = fp32.word_logits([text], [spans])
+    (b,) = bf16.word_logits([text], [spans])
+    assert np.abs(a - b).max() < 0.5 and np.corrcoef(a, b)[0, 1] > 0.99
