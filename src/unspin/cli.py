@@ -628,6 +628,31 @@ def _all_paths(option: Sequence[str] | None, extra: Sequence[str] | None, what: 
     return paths
 
 
+# Options shared by the training commands.
+CorpusOption = Annotated[
+    list[str] | None,
+    typer.Option("--corpus", help="Clean JSONL(.gz) corpus; repeat it or list several."),
+]
+MoreCorpus = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="CORPUS", help="More corpus files.", show_default=False),
+]
+ProfilesOption = Annotated[
+    str | None,
+    typer.Option("--profiles", help="Comma-separated spinner profiles (default: all)."),
+]
+
+
+def _chosen_profiles(profiles: str | None) -> list[str] | None:
+    """The comma-separated profile names, each checked (unknown: exit 2); None for all."""
+    if not profiles:
+        return None
+    chosen = [p.strip() for p in profiles.split(",") if p.strip()]
+    for p in chosen:
+        _check_profile(p)
+    return chosen
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
@@ -635,22 +660,13 @@ def _print_json(data: Any) -> None:
 @app.command()
 def train(
     out: Annotated[str, typer.Option("--out", help="Where to write the model.")],
-    corpus: Annotated[
-        list[str] | None,
-        typer.Option("--corpus", help="Clean JSONL(.gz) corpus; repeat it or list several."),
-    ] = None,
-    more: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="CORPUS", help="More corpus files.", show_default=False),
-    ] = None,
+    corpus: CorpusOption = None,
+    more: MoreCorpus = None,
     paragraphs: Annotated[
         int, typer.Option("--paragraphs", min=1, help="Training paragraphs sampled.")
     ] = 6000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    profiles: Annotated[
-        str | None,
-        typer.Option("--profiles", help="Comma-separated spinner profiles (default: all)."),
-    ] = None,
+    profiles: ProfilesOption = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
     tortured_csv: Annotated[
         str | None,
@@ -682,11 +698,7 @@ def train(
         from unspin.context.encoder import default_encoder_path
 
         encoder = str(default_encoder_path())
-    chosen = None
-    if profiles:
-        chosen = [p.strip() for p in profiles.split(",") if p.strip()]
-        for p in chosen:
-            _check_profile(p)
+    chosen = _chosen_profiles(profiles)
     from unspin.api import train as train_model
 
     if tortured_csv is not None:
@@ -707,34 +719,21 @@ def train(
 @app.command("train-encoder")
 def train_encoder(
     out: Annotated[str, typer.Option("--out", help="Where to write the encoder head file.")],
-    corpus: Annotated[
-        list[str] | None,
-        typer.Option("--corpus", help="Clean JSONL(.gz) corpus; repeat it or list several."),
-    ] = None,
-    more: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="CORPUS", help="More corpus files.", show_default=False),
-    ] = None,
+    corpus: CorpusOption = None,
+    more: MoreCorpus = None,
     paragraphs: Annotated[
         int, typer.Option("--paragraphs", min=1, help="Training paragraphs sampled.")
     ] = 12000,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    profiles: Annotated[
-        str | None,
-        typer.Option("--profiles", help="Comma-separated spinner profiles (default: all)."),
-    ] = None,
+    profiles: ProfilesOption = None,
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Processes for spinning; torch threads.")
     ] = 2,
 ) -> None:
-    """Fine-tune the swapped-word encoder (top MiniLM layers + head) on clean corpora."""
+    """Fine-tune the swapped-word encoder (MiniLM adapters + head) on clean corpora."""
     paths = _all_paths(corpus, more, "corpus")
-    chosen = None
-    if profiles:
-        chosen = [p.strip() for p in profiles.split(",") if p.strip()]
-        for p in chosen:
-            _check_profile(p)
+    chosen = _chosen_profiles(profiles)
     from unspin.context.encoder_train import train_encoder as fit
 
     report = fit(
@@ -1214,14 +1213,8 @@ def dedup(
 @bench_app.command("dedup")
 def bench_dedup(
     out: Annotated[str, typer.Option("--out", help="Directory for report.md and plots.")],
-    corpus: Annotated[
-        list[str] | None,
-        typer.Option("--corpus", help="Clean JSONL(.gz) corpus; repeat it or list several."),
-    ] = None,
-    more: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="CORPUS", help="More corpus files.", show_default=False),
-    ] = None,
+    corpus: CorpusOption = None,
+    more: MoreCorpus = None,
     docs: Annotated[int, typer.Option("--docs", min=10, help="Corpus documents used.")] = 4000,
     copies: Annotated[
         int, typer.Option("--copies", min=1, help="Sampled documents that get copies.")
