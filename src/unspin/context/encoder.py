@@ -339,11 +339,6 @@ def get_encoder(path: str | None = None) -> SwapEncoder:
     return SwapEncoder.load(path, threads=1 if worker else None)
 
 
-def logit_to_p(x: np.ndarray) -> np.ndarray:
-    """Sigmoid, for reading encoder logits as probabilities."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
-
-
 __all__ = [
     "SwapEncoder",
     "build_module",
@@ -354,5 +349,4 @@ __all__ = [
     "first_pieces",
     "get_encoder",
     "default_encoder_path",
-    "logit_to_p",
 ]

@@ -40,40 +40,15 @@ class Labelled:
 
 def labelled(text: str, profile: str | None, rate: float, seed: int) -> Labelled:
     """Spin `text` (kept clean when profile is None) and label its words."""
-    from unspin.detect.train import label_words
-    from unspin.spin import spin
-    from unspin.text import tokenize
+    from unspin.detect.train import label_words, spun_version, word_ranges
 
-    if profile is None:
-        spun, swaps = text, []
-    else:
-        result = spin(text, profile, rate=rate, seed=seed)
-        spun, swaps = result.text, result.swaps
-    spans = [(t.start, t.end) for t in tokenize(spun) if t.kind == "word"]
+    spun, swaps = spun_version(text, profile, rate, seed)
+    spans = word_ranges(spun)
     return Labelled(spun, spans, label_words(spans, swaps))
 
 
 def _labelled(args: tuple) -> Labelled:
     return labelled(*args)
-
-
-def spin_jobs(
-    texts: Sequence[str],
-    profiles: Sequence[str],
-    *,
-    seed: int,
-    clean_share: float,
-    rates: Sequence[float],
-) -> list[tuple[str, str | None, float, int]]:
-    """A seeded mix of clean and spun versions over profiles and rates, one per text."""
-    rng = random.Random(seed)
-    jobs: list[tuple[str, str | None, float, int]] = []
-    for k, text in enumerate(texts):
-        if rng.random() < clean_share:
-            jobs.append((text, None, 0.0, seed + k))
-        else:
-            jobs.append((text, rng.choice(list(profiles)), rng.choice(list(rates)), seed + k))
-    return jobs
 
 
 def fit_encoder(
@@ -208,15 +183,13 @@ def train_encoder(
     import torch
 
     from unspin.bench.datasets import sample_paragraphs
-    from unspin.detect.train import CLEAN_SHARE, RATES
+    from unspin.detect.train import spin_jobs
     from unspin.spin import PROFILES
 
     profiles = list(profiles or PROFILES)
     t0 = time.time()
     paras = sample_paragraphs(corpus, "train", paragraphs, seed=seed, part="encoder")
-    jobs = spin_jobs(
-        [p.text for p in paras], profiles, seed=seed, clean_share=CLEAN_SHARE, rates=RATES
-    )
+    jobs = spin_jobs([p.text for p in paras], profiles, seed=seed)
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             examples = list(pool.map(_labelled, jobs, chunksize=32))

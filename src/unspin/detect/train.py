@@ -228,20 +228,36 @@ def spun_version(text: str, profile: str | None, rate: float, seed: int) -> tupl
     return result.text, list(result.swaps)
 
 
-def _word_ranges(text: str) -> list[tuple[int, int]]:
+def word_ranges(text: str) -> list[tuple[int, int]]:
+    """Character spans of the words of `text`, as the scan tokenizes it."""
     from unspin.text import tokenize
 
     return [(t.start, t.end) for t in tokenize(text) if t.kind == "word"]
 
 
+def spin_jobs(
+    texts: Sequence[str], profiles: Sequence[str], *, seed: int
+) -> list[tuple[str, str | None, float, int]]:
+    """A seeded mix over profiles and rates, one (text, profile, rate, seed) per text; profile
+    None (a clean example) for about CLEAN_SHARE of them."""
+    rng = random.Random(seed)
+    jobs: list[tuple[str, str | None, float, int]] = []
+    for k, text in enumerate(texts):
+        if rng.random() < CLEAN_SHARE:
+            jobs.append((text, None, 0.0, seed + k))
+        else:
+            jobs.append((text, rng.choice(list(profiles)), rng.choice(RATES), seed + k))
+    return jobs
+
+
 def make_example(
-    text: str,
+    spun_text: str,
+    swaps: list,
     profile: str | None,
     rate: float,
-    seed: int,
     encoder_logits: np.ndarray | None = None,
 ) -> Example:
-    """Spin `text` (or keep it clean when profile is None) and compute features and labels.
+    """Features and labels of one spun (or, without swaps, clean) text.
 
     `encoder_logits`: the encoder's swap logit per word of the spun text, for the default mode.
     """
@@ -249,25 +265,22 @@ def make_example(
     from unspin.lexicon import get_lexicon
     from unspin.text import tokenize
 
-    spun_text, swaps = spun_version(text, profile, rate, seed)
     tokens = tokenize(spun_text)
     lexicon, context = get_lexicon(), get_context_model()
     default = mode_data(
         tokens, swaps, fast=False, lexicon=lexicon, context=context, encoder_logits=encoder_logits
     )
     fast = mode_data(tokens, swaps, fast=True, lexicon=lexicon, context=context)
-    word_ranges = [(t.start, t.end) for t in tokens if t.kind == "word"]
-    return Example(
-        default, fast, label_words(word_ranges, swaps), bool(swaps), profile or "clean", rate
-    )
+    ranges = [(t.start, t.end) for t in tokens if t.kind == "word"]
+    return Example(default, fast, label_words(ranges, swaps), bool(swaps), profile or "clean", rate)
+
+
+def _spun(job: tuple) -> tuple[str, list]:
+    return spun_version(*job)
 
 
 def _make(args: tuple) -> Example:
     return make_example(*args)
-
-
-def _spun_text(args: tuple) -> str:
-    return spun_version(*args)[0]
 
 
 def build_examples(
@@ -283,21 +296,21 @@ def build_examples(
     `encoder` (a `SwapEncoder`): read every spun text first, in batches, and add its columns to
     the default features.
     """
-    rng = random.Random(seed)
-    jobs: list[tuple] = []
-    for k, text in enumerate(texts):
-        if rng.random() < CLEAN_SHARE:
-            jobs.append((text, None, 0.0, seed + k))
-        else:
-            jobs.append((text, rng.choice(list(profiles)), rng.choice(RATES), seed + k))
-    if encoder is not None:
-        spun = [_spun_text(j) for j in jobs]
-        logits = encoder.word_logits(spun, [_word_ranges(t) for t in spun])
-        jobs = [(*j, lo) for j, lo in zip(jobs, logits, strict=True)]
+    jobs = spin_jobs(texts, profiles, seed=seed)
+    spun = [_spun(j) for j in jobs]
+    logits = (
+        encoder.word_logits([t for t, _ in spun], [word_ranges(t) for t, _ in spun])
+        if encoder is not None
+        else [None] * len(jobs)
+    )
+    args = [
+        (text, swaps, profile, rate, lo)
+        for (text, swaps), (_, profile, rate, _), lo in zip(spun, jobs, logits, strict=True)
+    ]
     if workers <= 1:
-        return [_make(j) for j in jobs]
+        return [_make(a) for a in args]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_make, jobs, chunksize=16))
+        return list(pool.map(_make, args, chunksize=16))
 
 
 def encoder_reference(encoder: str, out: str) -> dict[str, str]:
