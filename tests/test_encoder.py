@@ -112,6 +112,38 @@ def test_fine_tune_learns_and_round_trips(tmp_path):
     assert len(swapped) and swapped.min() > np.median(kept)
 
 
+def test_later_epochs_read_fresh_spins_and_checkpoint_each_epoch():
+    torch.set_num_threads(2)
+    signal = _odd_word_examples(192)
+    # Epoch 0 carries no signal (every label 0): the swap can only be learned from the respins.
+    blank = [Labelled(e.text, e.spans, np.zeros_like(e.labels)) for e in signal]
+    asked, saved = [], []
+
+    def respin(epoch):
+        asked.append(epoch)
+        return signal
+
+    module = fit_encoder(
+        blank,
+        layers=2,
+        rank=4,
+        epochs=3,
+        batch=16,
+        lr=2e-3,
+        seed=0,
+        respin=respin,
+        checkpoint=lambda m, epoch: saved.append((epoch, m.training)),
+    )
+    assert asked == [1, 2]
+    assert saved == [(0, False), (1, False), (2, False)]  # saved in eval mode, after each epoch
+    test = _odd_word_examples(40)[20:]
+    tok = SwapEncoder.load(bf16=False).tokenizer
+    logits = word_logits(module, tok, [e.text for e in test], [e.spans for e in test])
+    swapped = np.concatenate([lo[e.labels == 1] for lo, e in zip(logits, test, strict=True)])
+    kept = np.concatenate([lo[e.labels == 0] for lo, e in zip(logits, test, strict=True)])
+    assert len(swapped) and swapped.min() > np.median(kept)
+
+
 def _adapted(layers: int, rank: int = 2):
     module = build_module(layers)
     module.add_adapters(rank)

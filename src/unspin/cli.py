@@ -724,7 +724,12 @@ def train_encoder(
     paragraphs: Annotated[
         int, typer.Option("--paragraphs", min=1, help="Training paragraphs sampled.")
     ] = 12000,
-    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 1,
+    epochs: Annotated[
+        int,
+        typer.Option(
+            "--epochs", min=1, help="Passes; each spins the paragraphs afresh and saves --out."
+        ),
+    ] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     profiles: ProfilesOption = None,
     workers: Annotated[

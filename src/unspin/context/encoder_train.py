@@ -60,11 +60,18 @@ def fit_encoder(
     batch: int = 16,
     lr: float = 5e-4,
     seed: int = 0,
+    respin: Callable[[int], Sequence[Labelled]] | None = None,
+    checkpoint: Callable[[object, int], None] | None = None,
     log: Callable[[str], None] | None = None,
 ):
     """Adapt `layers` pretrained layers (LoRA of `rank`) plus a head into a swapped-word
     discriminator (binary cross-entropy at each word's first word-piece). Returns the module,
-    adapters not merged (`save_encoder` writes them)."""
+    adapters not merged (`save_encoder` writes them).
+
+    Epoch 0 reads `examples`; epoch e > 0 reads `respin(e)` when given (fresh spins of the same
+    paragraphs, so more epochs add new swaps instead of repeating the same ones), else
+    `examples` again. `checkpoint(module, e)` is called after each epoch.
+    """
     import torch
     from tokenizers import Tokenizer
 
@@ -73,19 +80,7 @@ def fit_encoder(
     tokenizer = Tokenizer.from_file(str(base_model_dir() / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    rows = []  # (ids with [CLS]/[SEP], label per piece or -1)
-    for ex, enc in zip(
-        examples,
-        tokenizer.encode_batch([e.text for e in examples], add_special_tokens=False),
-        strict=True,
-    ):
-        ids = enc.ids[:WINDOW]
-        target = np.full(len(ids) + 2, -1.0, dtype=np.float32)
-        first = first_pieces(enc.offsets[:WINDOW], ex.spans)
-        ok = first >= 0
-        target[first[ok] + 1] = ex.labels[ok]
-        rows.append(([cls_id, *ids, sep_id], target))
+    rows = _rows(examples, tokenizer)
 
     # A GPU when this torch build has one (the pinned CPU wheel has none): same steps, faster.
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -99,16 +94,18 @@ def fit_encoder(
     params = [p for p in module.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     # Length-bucketed batches (little padding) visited in a seeded random order.
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
-    chunks = [order[k : k + batch] for k in range(0, len(order), batch)]
-    steps = max(1, epochs * len(chunks))
+    chunks = _chunks(rows, batch)
+    steps = max(1, epochs * len(chunks))  # fresh spins of the same paragraphs: about as many
     warm = min(50, steps // 10 + 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.05, 1 - s / steps)
     )
     module.train()
     step, t0, running = 0, time.time(), None
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        if epoch > 0 and respin is not None:
+            rows = _rows(respin(epoch), tokenizer)
+            chunks = _chunks(rows, batch)
         rng.shuffle(chunks)
         for sel in chunks:
             width = max(len(rows[i][0]) for i in sel)
@@ -130,10 +127,38 @@ def fit_encoder(
             sched.step()
             running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
             step += 1
-            if log is not None and (step % 50 == 0 or step == steps):
+            if log is not None and step % 50 == 0:
                 log(f"step {step}/{steps} loss {running:.4f} {time.time() - t0:.0f}s")
+        if log is not None:
+            log(f"epoch {epoch + 1}/{epochs} done, step {step} loss {running:.4f}")
+        if checkpoint is not None:
+            module.eval()
+            checkpoint(module, epoch)
+            module.train()
     module.eval()
     return module.cpu()
+
+
+def _rows(examples: Sequence[Labelled], tokenizer) -> list[tuple[list[int], np.ndarray]]:
+    """Per example: piece ids with [CLS]/[SEP] (first WINDOW pieces) and a label per piece,
+    -1 where no word starts."""
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    rows = []
+    encoded = tokenizer.encode_batch([e.text for e in examples], add_special_tokens=False)
+    for ex, enc in zip(examples, encoded, strict=True):
+        ids = enc.ids[:WINDOW]
+        target = np.full(len(ids) + 2, -1.0, dtype=np.float32)
+        first = first_pieces(enc.offsets[:WINDOW], ex.spans)
+        ok = first >= 0
+        target[first[ok] + 1] = ex.labels[ok]
+        rows.append(([cls_id, *ids, sep_id], target))
+    return rows
+
+
+def _chunks(rows: Sequence[tuple[list[int], np.ndarray]], batch: int) -> list[list[int]]:
+    """Row indices in batches of similar length (little padding)."""
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
+    return [order[k : k + batch] for k in range(0, len(order), batch)]
 
 
 def save_encoder(module, path: str | Path, meta: dict[str, str] | None = None) -> None:
@@ -189,15 +214,22 @@ def train_encoder(
     profiles = list(profiles or PROFILES)
     t0 = time.time()
     paras = sample_paragraphs(corpus, "train", paragraphs, seed=seed, part="encoder")
-    jobs = spin_jobs([p.text for p in paras], profiles, seed=seed)
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            examples = list(pool.map(_labelled, jobs, chunksize=32))
-    else:
-        examples = [_labelled(j) for j in jobs]
-    t1 = time.time()
-    torch.set_num_threads(max(1, workers))
-    module = fit_encoder(examples, layers=layers, rank=rank, epochs=epochs, seed=seed, log=log)
+    texts = [p.text for p in paras]
+    spin_seconds = 0.0
+
+    def spins(epoch: int) -> list[Labelled]:
+        """Epoch `epoch`'s spins: its own seed, so each epoch sees new swaps and profiles."""
+        nonlocal spin_seconds
+        t = time.time()
+        jobs = spin_jobs(texts, profiles, seed=seed + epoch * _EPOCH_SEED_STEP)
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                out = list(pool.map(_labelled, jobs, chunksize=32))
+        else:
+            out = [_labelled(j) for j in jobs]
+        spin_seconds += time.time() - t
+        return out
+
     meta = {
         "profiles": ",".join(profiles),
         "paragraphs": str(len(paras)),
@@ -205,13 +237,35 @@ def train_encoder(
         "epochs": str(epochs),
         "corpus": ",".join(str(c).rsplit("/", 1)[-1] for c in corpus),
     }
+
+    def checkpoint(module, epoch: int) -> None:
+        """Save after every epoch, so a stopped run leaves its last finished epoch."""
+        save_encoder(module, out, {**meta, "epochs": str(epoch + 1)})
+
+    examples = spins(0)
+    torch.set_num_threads(max(1, workers))
+    module = fit_encoder(
+        examples,
+        layers=layers,
+        rank=rank,
+        epochs=epochs,
+        seed=seed,
+        respin=spins,
+        checkpoint=checkpoint,
+        log=log,
+    )
     save_encoder(module, out, meta)
     return {
         "paragraphs": len(paras),
         "profiles": profiles,
         "layers": layers,
         "lora_rank": rank,
-        "spin_seconds": round(t1 - t0, 1),
-        "fit_seconds": round(time.time() - t1, 1),
+        "epochs": epochs,
+        "spin_seconds": round(spin_seconds, 1),
+        "fit_seconds": round(time.time() - t0 - spin_seconds, 1),
         "out": str(out),
     }
+
+
+# Epoch e spins with seed + e * this: far apart, so no two epochs share a paragraph's seed.
+_EPOCH_SEED_STEP = 1_000_003
