@@ -4,6 +4,7 @@ word-piece once, a head file that round-trips, and a fine-tune that learns."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from unspin.context.encoder import (  # noqa: E402
     first_pieces,
     load_base,
     piece_windows,
+    torch_forward,
     trained_names,
     word_logits,
 )
@@ -100,10 +102,10 @@ def test_fine_tune_learns_and_round_trips(tmp_path):
     test = _odd_word_examples(40)[20:]
     path = tmp_path / "enc.safetensors"
     save_encoder(module, path, {"note": "test"})
-    loaded = SwapEncoder.load(path, bf16=False)
+    loaded = SwapEncoder.load(path, bf16=False, backend="torch")
     assert loaded.meta["layers"] == "2" and loaded.meta["note"] == "test"
     texts, spans = [e.text for e in test], [e.spans for e in test]
-    fresh = word_logits(module, loaded.tokenizer, texts, spans)
+    fresh = word_logits(torch_forward(module), loaded.tokenizer, texts, spans)
     again = loaded.word_logits(texts, spans)
     for a, b in zip(fresh, again, strict=True):
         assert np.allclose(a, b, atol=0.05)  # fp16 storage of the trained layer
@@ -137,8 +139,8 @@ def test_later_epochs_read_fresh_spins_and_checkpoint_each_epoch():
     assert asked == [1, 2]
     assert saved == [(0, False), (1, False), (2, False)]  # saved in eval mode, after each epoch
     test = _odd_word_examples(40)[20:]
-    tok = SwapEncoder.load(bf16=False).tokenizer
-    logits = word_logits(module, tok, [e.text for e in test], [e.spans for e in test])
+    texts, spans = [e.text for e in test], [e.spans for e in test]
+    logits = word_logits(torch_forward(module), _tokenizer(), texts, spans)
     swapped = np.concatenate([lo[e.labels == 1] for lo, e in zip(logits, test, strict=True)])
     kept = np.concatenate([lo[e.labels == 0] for lo, e in zip(logits, test, strict=True)])
     assert len(swapped) and swapped.min() > np.median(kept)
@@ -192,7 +194,7 @@ def test_long_texts_get_a_logit_for_every_word():
     module = build_module(1)
     load_base(module)
     module.eval()
-    loaded = SwapEncoder(module, _tokenizer(), {})
+    loaded = SwapEncoder(torch_forward(module), _tokenizer(), {})
     text = " ".join(f"word{k % 7} river" for k in range(400))
     spans, pos = [], 0
     for w in text.split(" "):
@@ -259,7 +261,8 @@ def test_bf16_reads_like_fp32():
 
     if not native_bf16():
         pytest.skip("this CPU has no native bfloat16")
-    fp32, bf16 = SwapEncoder.load(bf16=False), SwapEncoder.load(bf16=True)
+    fp32 = SwapEncoder.load(bf16=False, backend="torch")
+    bf16 = SwapEncoder.load(bf16=True, backend="torch")
     text = "The committee will publish its findings next month, the chairman told reporters."
     spans, pos = [], 0
     for w in text.rstrip(".").split(" "):
@@ -269,3 +272,74 @@ def test_bf16_reads_like_fp32():
     (a,) = fp32.word_logits([text], [spans])
     (b,) = bf16.word_logits([text], [spans])
     assert np.abs(a - b).max() < 0.5 and np.corrcoef(a, b)[0, 1] > 0.99
+
+
+_SENTENCES = [
+    "The committee will publish its findings next month, the chairman told reporters.",
+    "Heavy rain closed the mountain road for a second day, and the ferry stayed in port.",
+    "Shares of the bakery chain rose after it said sales had recovered over the summer.",
+]
+
+
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    import re
+
+    return [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z']+", text)]
+
+
+@pytest.fixture()
+def onnx_cache(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("UNSPIN_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_onnx_backend_reads_like_torch_and_is_built_once(onnx_cache, monkeypatch):
+    import unspin.context.encoder as encoder
+
+    spans = [_word_spans(t) for t in _SENTENCES]
+    int8 = SwapEncoder.load(backend="onnx", threads=1)
+    assert int8.meta["backend"] == "onnx" and int8.meta["layers"] == "6"  # the head's metadata
+    assert Path(int8.meta["onnx_file"]).parent == onnx_cache
+    fp32 = SwapEncoder.load(backend="torch", bf16=False)
+    a = np.concatenate(fp32.word_logits(_SENTENCES, spans))
+    b = np.concatenate(int8.word_logits(_SENTENCES, spans))
+    assert len(a) == sum(len(s) for s in spans)
+    # int8 weights: close, not equal (0.996 correlation over 300 spun paragraphs)
+    assert np.corrcoef(a, b)[0, 1] > 0.97 and np.abs(a - b).mean() < 0.4
+    # A second load reads the cached file instead of exporting again.
+    monkeypatch.setattr(encoder, "build_onnx", lambda *a: pytest.fail("rebuilt"))
+    again = SwapEncoder.load(backend="onnx", threads=1)
+    assert np.allclose(np.concatenate(again.word_logits(_SENTENCES, spans)), b)
+
+
+def test_onnx_cache_follows_the_head_file(tmp_path, onnx_cache):
+    from unspin.context.encoder import onnx_cache_path
+
+    save_encoder(_adapted(1), tmp_path / "one.safetensors")
+    save_encoder(_adapted(2), tmp_path / "two.safetensors")
+    one = onnx_cache_path(tmp_path / "one.safetensors")
+    two = onnx_cache_path(tmp_path / "two.safetensors")
+    assert one != two and one.parent == two.parent == onnx_cache
+    (tmp_path / "copy.safetensors").write_bytes((tmp_path / "one.safetensors").read_bytes())
+    assert onnx_cache_path(tmp_path / "copy.safetensors") == one  # by content, not by name
+
+
+def test_scanning_with_a_built_onnx_copy_does_not_import_torch(onnx_cache):
+    import subprocess
+    import sys
+
+    SwapEncoder.load(backend="onnx", threads=1)  # builds the copy (needs torch)
+    code = (
+        "import sys; from unspin.context.encoder import SwapEncoder;"
+        "e = SwapEncoder.load(backend='onnx', threads=1);"
+        "e.word_logits(['A short test sentence.'], [[(0, 1), (2, 7)]]);"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="backend"):
+        SwapEncoder.load(backend="tpu")

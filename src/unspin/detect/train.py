@@ -617,6 +617,13 @@ def train(
     model.meta = {
         "features": list(FEATURE_NAMES) + (list(ENCODER_FEATURE_NAMES) if encoder else []),
         "encoder": encoder_reference(encoder, out) if encoder else None,
+        # How the encoder's logits were computed (onnx int8 or torch): a scan reads them best
+        # the same way.
+        "encoder_backend": (
+            f"{swap_encoder.meta.get('backend')}-{swap_encoder.meta.get('dtype')}"
+            if swap_encoder is not None
+            else None
+        ),
         "rank_features": list(RANK_FEATURE_NAMES),
         "profiles": profiles,
         "paragraphs": len(paras),
