@@ -354,6 +354,16 @@ def build_onnx(path: Path, out: Path) -> None:
         int8.replace(out)
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _onnx_forward(path: Path, threads: int | None):
     import onnxruntime as ort
 
@@ -366,9 +376,11 @@ def _onnx_forward(path: Path, threads: int | None):
             if not cache.exists():
                 build_onnx(path, cache)
     options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+    # As many threads as the cores this process may use (a pinned benchmark: one), and no
+    # spinning between runs: the scan's own Python work runs in between.
+    options.intra_op_num_threads = threads or _usable_cores()
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(cache), options, providers=["CPUExecutionProvider"])
 
     def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
