@@ -343,3 +343,14 @@ def test_scanning_with_a_built_onnx_copy_does_not_import_torch(onnx_cache):
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
         SwapEncoder.load(backend="tpu")
+
+
+def test_a_damaged_onnx_copy_is_rebuilt(onnx_cache):
+    from unspin.context.encoder import default_encoder_path, onnx_cache_path
+
+    cache = onnx_cache_path(default_encoder_path())
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"not an onnx model")
+    enc = SwapEncoder.load(backend="onnx", threads=1)
+    (logits,) = enc.word_logits([_SENTENCES[0]], [_word_spans(_SENTENCES[0])])
+    assert len(logits) == len(_word_spans(_SENTENCES[0])) and cache.stat().st_size > 1_000_000

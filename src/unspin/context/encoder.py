@@ -366,32 +366,45 @@ def _usable_cores() -> int:
 
 def _onnx_forward(path: Path, threads: int | None):
     import onnxruntime as ort
+    from safetensors import safe_open
 
-    from unspin.lexicon.core import _build_lock
-
-    cache = onnx_cache_path(path)
-    if not cache.exists():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with _build_lock(cache):
-            if not cache.exists():
-                build_onnx(path, cache)
     options = ort.SessionOptions()
     # As many threads as the cores this process may use (a pinned benchmark: one), and no
     # spinning between runs: the scan's own Python work runs in between.
     options.intra_op_num_threads = threads or _usable_cores()
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(cache), options, providers=["CPUExecutionProvider"])
+    cache = onnx_cache_path(path)
+    session = None
+    if cache.exists():
+        try:
+            session = ort.InferenceSession(str(cache), options, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 - a damaged cache file, whatever onnxruntime calls it
+            session = None
+    if session is None:
+        _build_cached(path, cache, stale=cache.exists())
+        session = ort.InferenceSession(str(cache), options, providers=["CPUExecutionProvider"])
 
     def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return session.run(None, {"ids": ids, "mask": mask})[0]
-
-    from safetensors import safe_open
 
     with safe_open(str(path), "np") as fh:  # the head's metadata, without importing torch
         meta = dict(fh.metadata() or {})
     meta.update(backend="onnx", dtype="int8", onnx_file=str(cache))
     return forward, meta
+
+
+def _build_cached(path: Path, cache: Path, *, stale: bool) -> None:
+    """Build the ONNX copy into `cache` once across processes; `stale`: the file there is
+    unreadable, so replace it unless another process already has."""
+    from unspin.lexicon.core import _build_lock
+
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    before = cache.stat().st_mtime_ns if stale else None
+    with _build_lock(cache):
+        now = cache.stat().st_mtime_ns if cache.exists() else None
+        if now is None or now == before:
+            build_onnx(path, cache)
 
 
 def native_bf16() -> bool:
