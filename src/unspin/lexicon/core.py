@@ -370,14 +370,17 @@ class Lexicon:
         order = np.argsort(-weights, kind="stable")
         out: list[Candidate] = []
         seen = {q}
-        srcs = self._link_src[links]
-        for k in order.tolist():
-            cand, tag = int(other[k]), int(tags[k])
-            text = self._pool[cand] if tag < 0 else self._cached_inflect(cand, tag)
+        # Plain lists in sorted order: indexing numpy arrays one scalar at a time costs more
+        # than the whole sort on these short rows.
+        others, tag_list = other[order].tolist(), tags[order].tolist()
+        weight_list, srcs = weights[order].tolist(), self._link_src[links][order].tolist()
+        pool, inflect = self._pool, self._cached_inflect
+        for cand, tag, weight, src in zip(others, tag_list, weight_list, srcs, strict=True):
+            text = pool[cand] if tag < 0 else inflect(cand, tag)
             if text is None or text in seen:
                 continue
             seen.add(text)
-            out.append(Candidate(text, round(float(weights[k]), 4), _SOURCE_NAMES[srcs[k]]))
+            out.append(Candidate(text, round(weight, 4), _SOURCE_NAMES[src]))
             if len(out) >= limit:
                 break
         return tuple(out)
