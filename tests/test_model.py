@@ -43,6 +43,34 @@ def test_compiled_forest_matches_sklearn(depth):
     assert forest.predict_proba(test[:0]).shape == (0, 2)
 
 
+def test_forest_in_onnxruntime_equals_the_numpy_walk():
+    pytest.importorskip("onnxruntime")
+    x, y = _data()
+    x[::37, 3] = np.nan
+    # max_iter large enough that late trees are single leaves (nothing left to split)
+    hgb = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.5, random_state=0)
+    forest = CompiledForest.from_sklearn(hgb.fit(x, y))
+    assert forest._session() is not None
+    test, _ = _data(400, seed=2)
+    test[::7, 3] = np.nan
+    test[::13, 1] = np.nan
+    np.testing.assert_allclose(forest.decision_function(test), forest.walk(test), atol=1e-12)
+    np.testing.assert_allclose(forest.predict_proba(test), hgb.predict_proba(test), atol=1e-9)
+    # the session is rebuilt after unpickling, not pickled
+    again = pickle.loads(pickle.dumps(forest))
+    assert "_ort" not in again.__dict__
+    np.testing.assert_allclose(again.decision_function(test), forest.walk(test), atol=1e-12)
+
+
+def test_single_leaf_trees_run_in_onnxruntime():
+    pytest.importorskip("onnxruntime")
+    x, y = _data(200)
+    hgb = HistGradientBoostingClassifier(max_iter=3, min_samples_leaf=150, random_state=0)
+    forest = CompiledForest.from_sklearn(hgb.fit(x, y))
+    assert forest.is_leaf[forest.roots].all()  # every tree is one leaf
+    np.testing.assert_allclose(forest.decision_function(x), forest.walk(x), atol=1e-12)
+
+
 def test_compiled_forest_rejects_wrong_width():
     x, y = _data(500)
     forest = CompiledForest.from_sklearn(HistGradientBoostingClassifier(max_iter=5).fit(x, y))

