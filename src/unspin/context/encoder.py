@@ -375,15 +375,19 @@ def _onnx_forward(path: Path, threads: int | None):
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     cache = onnx_cache_path(path)
+
+    def open_session():
+        return ort.InferenceSession(str(cache), options, providers=["CPUExecutionProvider"])
+
     session = None
     if cache.exists():
         try:
-            session = ort.InferenceSession(str(cache), options, providers=["CPUExecutionProvider"])
+            session = open_session()
         except Exception:  # noqa: BLE001 - a damaged cache file, whatever onnxruntime calls it
             session = None
     if session is None:
         _build_cached(path, cache, stale=cache.exists())
-        session = ort.InferenceSession(str(cache), options, providers=["CPUExecutionProvider"])
+        session = open_session()
 
     def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return session.run(None, {"ids": ids, "mask": mask})[0]
@@ -397,11 +401,11 @@ def _onnx_forward(path: Path, threads: int | None):
 def _build_cached(path: Path, cache: Path, *, stale: bool) -> None:
     """Build the ONNX copy into `cache` once across processes; `stale`: the file there is
     unreadable, so replace it unless another process already has."""
-    from unspin.lexicon.core import _build_lock
+    from unspin.lexicon.core import build_lock
 
     cache.parent.mkdir(parents=True, exist_ok=True)
     before = cache.stat().st_mtime_ns if stale else None
-    with _build_lock(cache):
+    with build_lock(cache):
         now = cache.stat().st_mtime_ns if cache.exists() else None
         if now is None or now == before:
             build_onnx(path, cache)

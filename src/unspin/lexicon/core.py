@@ -133,7 +133,7 @@ def cache_path(cache_dir: str | Path | None = None) -> Path:
 
 
 @contextlib.contextmanager
-def _build_lock(path: Path) -> Iterator[None]:
+def build_lock(path: Path) -> Iterator[None]:
     """Serialise builders across processes so only one pays the build; no-op without fcntl."""
     try:
         import fcntl
@@ -211,7 +211,7 @@ class Lexicon:
         if lex is not None:
             return lex
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _build_lock(path):
+        with build_lock(path):
             lex = cls._read(path)  # another process may have built it meanwhile
             if lex is None:
                 lex = cls.build()
