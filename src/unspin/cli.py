@@ -730,6 +730,9 @@ def train_encoder(
             "--epochs", min=1, help="Passes; each spins the paragraphs afresh and saves --out."
         ),
     ] = 1,
+    per_doc: Annotated[
+        int, typer.Option("--per-doc", min=1, help="Most paragraphs taken from one document.")
+    ] = 3,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     profiles: ProfilesOption = None,
     workers: Annotated[
@@ -748,6 +751,7 @@ def train_encoder(
         paragraphs=paragraphs,
         seed=seed,
         epochs=epochs,
+        per_doc=per_doc,
         workers=workers,
         log=lambda line: print(line, file=sys.stderr, flush=True),
     )

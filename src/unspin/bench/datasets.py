@@ -88,14 +88,16 @@ def sample_paragraphs(
     seed: int = 0,
     min_words: int = 40,
     part: Part | None = None,
+    per_doc: int = 3,
 ) -> list[Paragraph]:
-    """A seeded random sample of n paragraphs, at most 3 per document to spread topics."""
-    per_doc: dict[str, int] = {}
+    """A seeded random sample of n paragraphs, at most `per_doc` per document to spread
+    topics (evaluation keeps 3; training may take more, since more text beats more epochs)."""
+    taken: dict[str, int] = {}
     pool: list[Paragraph] = []
     for p in paragraphs(paths, split, min_words=min_words, part=part):
-        if per_doc.get(p.doc_id, 0) >= 3:
+        if taken.get(p.doc_id, 0) >= per_doc:
             continue
-        per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
+        taken[p.doc_id] = taken.get(p.doc_id, 0) + 1
         pool.append(p)
     rng = random.Random(seed)
     rng.shuffle(pool)

@@ -193,6 +193,7 @@ def train_encoder(
     paragraphs: int = 12000,
     seed: int = 0,
     epochs: int = 1,
+    per_doc: int = 3,
     layers: int = ENCODER_LAYERS,
     rank: int = LORA_RANK,
     workers: int = 2,
@@ -201,7 +202,8 @@ def train_encoder(
     """Fine-tune the encoder on the encoder part of the corpora's train split and save it.
 
     The word model (`unspin train`) reads the other part, so the encoder's inputs to it are
-    never judged on paragraphs the encoder was trained on.
+    never judged on paragraphs the encoder was trained on. At most `per_doc` paragraphs are
+    taken from one document.
     """
     from concurrent.futures import ProcessPoolExecutor
 
@@ -213,7 +215,9 @@ def train_encoder(
 
     profiles = list(profiles or PROFILES)
     t0 = time.time()
-    paras = sample_paragraphs(corpus, "train", paragraphs, seed=seed, part="encoder")
+    paras = sample_paragraphs(
+        corpus, "train", paragraphs, seed=seed, part="encoder", per_doc=per_doc
+    )
     texts = [p.text for p in paras]
     spin_seconds = 0.0
 
@@ -235,6 +239,7 @@ def train_encoder(
         "paragraphs": str(len(paras)),
         "seed": str(seed),
         "epochs": str(epochs),
+        "per_doc": str(per_doc),
         "corpus": ",".join(str(c).rsplit("/", 1)[-1] for c in corpus),
     }
 
@@ -257,6 +262,7 @@ def train_encoder(
     save_encoder(module, out, meta)
     return {
         "paragraphs": len(paras),
+        "per_doc": per_doc,
         "profiles": profiles,
         "layers": layers,
         "lora_rank": rank,
