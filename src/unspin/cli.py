@@ -683,6 +683,9 @@ def train(
             help="Encoder head file from `unspin train-encoder` (default: the shipped one).",
         ),
     ] = None,
+    per_doc: Annotated[
+        int, typer.Option("--per-doc", min=1, help="Most paragraphs taken from one document.")
+    ] = 3,
     no_encoder: Annotated[
         bool,
         typer.Option("--no-encoder", help="Train without the encoder's word features."),
@@ -712,6 +715,7 @@ def train(
         workers=workers,
         tortured_csv=tortured_csv,
         encoder=None if no_encoder else encoder,
+        per_doc=per_doc,
     )
     _print_json(report)
 

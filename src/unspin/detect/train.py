@@ -585,6 +585,7 @@ def train(
     workers: int = 2,
     tortured_csv: str | None = None,
     encoder: str | None = None,
+    per_doc: int = 3,
 ) -> dict:
     """Train a model from clean JSONL corpora (train split only) and save it to `out`.
 
@@ -592,13 +593,15 @@ def train(
     real spinner choices (see `real_rank_examples`). `encoder`: a head file from
     `unspin train-encoder` whose swap logits join the default mode's word features (None: a
     model without the encoder). Paragraphs come from the train split's "words" part, which the
-    encoder's fine-tune never reads.
+    encoder's fine-tune never reads; at most `per_doc` from one document.
     """
     from unspin.spin import PROFILES
 
     profiles = list(profiles or PROFILES)
     t0 = time.time()
-    paras = sample_paragraphs(corpus, "train", paragraphs, seed=seed, part="words")
+    paras = sample_paragraphs(
+        corpus, "train", paragraphs, seed=seed, part="words", per_doc=per_doc
+    )
     swap_encoder = None
     if encoder is not None:
         from unspin.context.encoder import SwapEncoder
@@ -627,6 +630,7 @@ def train(
         "rank_features": list(RANK_FEATURE_NAMES),
         "profiles": profiles,
         "paragraphs": len(paras),
+        "per_doc": per_doc,
         "seed": seed,
         "corpus": [str(c).rsplit("/", 1)[-1] for c in corpus],
         "tortured_csv": str(tortured_csv).rsplit("/", 1)[-1] if tortured_csv else None,
