@@ -52,3 +52,19 @@ def test_encoder_and_word_model_parts_are_disjoint_halves_of_train(tmp_path):
     assert enc_ids | word_ids == {p.doc_id for p in everything}
     assert all(part_of(i) == "encoder" for i in enc_ids)
     assert 0.35 < len(enc_ids) / (len(enc_ids) + len(word_ids)) < 0.65
+
+
+def test_per_doc_caps_paragraphs_taken_from_one_document(tmp_path):
+    # Written for this test: every document holds five long paragraphs.
+    path = tmp_path / "multi.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for k in range(300):
+            paras = [" ".join(f"w{k}p{p}n{j}" for j in range(45)) for p in range(5)]
+            fh.write(json.dumps({"id": f"m-{k}", "text": "\n\n".join(paras)}) + "\n")
+    capped = sample_paragraphs([str(path)], "train", 10_000)
+    wide = sample_paragraphs([str(path)], "train", 10_000, per_doc=10)
+    docs = {p.doc_id for p in capped}
+    assert docs == {p.doc_id for p in wide}
+    assert len(capped) == 3 * len(docs)  # the evaluation default: three per document
+    assert len(wide) == 5 * len(docs)  # every paragraph once the cap is above five
+    assert len({(p.doc_id, p.index) for p in wide}) == len(wide)

@@ -793,6 +793,15 @@ def bench_detect(
         int,
         typer.Option("--articles", min=0, help="Also judge this many whole held-out articles."),
     ] = 0,
+    clean_paragraphs: Annotated[
+        int,
+        typer.Option(
+            "--clean-paragraphs",
+            min=0,
+            help="Clean held-out paragraphs on the clean side (the spun ones plus more, scanned "
+            "clean only), so the clean figures rest on more than a handful of paragraphs.",
+        ),
+    ] = 1000,
 ) -> None:
     """Detection, pinpointing and restoration on held-out spun paragraphs; prints figures."""
     paths = _all_paths(corpus, more, "corpus")
@@ -817,6 +826,7 @@ def bench_detect(
         tortured_csv=tortured_csv,
         workers=workers,
         articles=articles,
+        clean_paragraphs=clean_paragraphs,
     )
     _print_json(figures)
 

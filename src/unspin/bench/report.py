@@ -75,7 +75,10 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
     lines = [
         f"# unspin detection benchmark ({figures['mode']} mode)",
         "",
-        f"{figures['paragraphs']} held-out paragraphs (test split), seed {figures['seed']}; "
+        f"{figures['paragraphs']} held-out paragraphs (test split), seed {figures['seed']}, "
+        "spun by every profile at every rate; on the clean side "
+        f"{figures.get('clean_paragraphs', figures['paragraphs'])} held-out paragraphs (those "
+        "and more, scanned clean only); "
         f"model trained on profiles: {', '.join(figures['model_profiles'])}.",
         "",
         "## All profiles pooled",
@@ -96,7 +99,8 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
         "",
         f"- words changed by restoration: {c['changed_per_1000']} per 1,000",
         f"- flags: {c['flags_per_1000']} per 1,000 words",
-        f"- judged spun: {100 * c['flagged_spun_share']:.2f} %",
+        f"- judged spun: {100 * c['flagged_spun_share']:.2f} % "
+        f"({round(c['flagged_spun_share'] * c['docs'])} of {c['docs']} paragraphs)",
         "",
         "## By profile and rate",
         "",
@@ -114,7 +118,9 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
             *_table(lo["by_profile"]),
             "",
             f"Clean with that model: {lo['clean']['changed_per_1000']} changed words per 1,000, "
-            f"{100 * lo['clean']['flagged_spun_share']:.2f} % judged spun.",
+            f"{100 * lo['clean']['flagged_spun_share']:.2f} % judged spun "
+            f"({round(lo['clean']['flagged_spun_share'] * lo['clean']['docs'])} of "
+            f"{lo['clean']['docs']} paragraphs).",
         ]
     if "articles" in figures:
         a = figures["articles"]
