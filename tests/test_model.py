@@ -17,6 +17,7 @@ from unspin.detect.train import (
     ModeData,
     _clean_quantile_threshold,
     _restore_thresholds,
+    _verdict_threshold,
     pseudo_articles,
 )
 
@@ -144,6 +145,24 @@ def test_document_evidence_grows_with_length():
     ]
     assert np.isfinite(ev.llr).all()
     assert doc_features(np.zeros(0), ev).shape == (len(DOC_FEATURE_NAMES),)
+
+
+def test_verdict_threshold_holds_the_budget_for_lone_paragraphs_too():
+    rng = np.random.default_rng(3)
+    # Clean pseudo-articles score low whatever their size; lone clean paragraphs, where a few odd
+    # words decide, have a heavier tail that the pseudo-articles do not show.
+    articles = rng.uniform(0.0, 0.7, 2000)
+    sizes = rng.integers(40, 800, 2000)
+    lone = np.concatenate([rng.uniform(0.0, 0.7, 950), rng.uniform(0.8, 0.99, 50)])
+    t = _verdict_threshold(articles, sizes, lone, share=0.01)
+    assert (lone >= t).mean() <= 0.01
+    assert (articles >= t).mean() <= 0.01
+    without_lone = _verdict_threshold(articles, sizes, np.zeros(0), share=0.01)
+    assert (lone >= without_lone).mean() > 0.01  # what the lone group guards against
+    # the long group counts as much as the short one
+    long_tail = np.where(sizes > np.median(sizes), articles + 0.29, articles)
+    t_long = _verdict_threshold(long_tail, sizes, np.zeros(0), share=0.01)
+    assert (long_tail[sizes > np.median(sizes)] >= t_long).mean() <= 0.01
 
 
 def test_pseudo_articles_join_paragraphs_of_one_kind():

@@ -427,12 +427,18 @@ def fit(
         LogisticRegression(C=1.0, max_iter=2000).fit(doc_x, doc_y)
     )
     doc_p = model.doc_model.predict_proba(doc_x)[:, 1]
-    # The clean budget must hold for a lone paragraph as well as for a long article.
-    sizes = np.array([len(p) for p in doc_probs])
-    short = sizes <= np.median(sizes[doc_y == 0])
-    model.doc_threshold = max(
-        _clean_quantile_threshold(doc_p[(doc_y == 0) & short], CLEAN_FLAGGED_SHARE),
-        _clean_quantile_threshold(doc_p[(doc_y == 0) & ~short], CLEAN_FLAGGED_SHARE),
+    # The clean budget must hold for a lone paragraph as well as for a long article. Lone
+    # paragraphs are the riskiest (a few odd words decide), and pseudo-articles of 1-4 of them
+    # hide that, so each clean calibration paragraph is also judged on its own.
+    lone = np.array(
+        [
+            model.doc_probability(p)
+            for p, e in zip(probs[half:], cal_part[half:], strict=True)
+            if not e.spun
+        ]
+    )
+    model.doc_threshold = _verdict_threshold(
+        doc_p[doc_y == 0], np.array([len(p) for p in doc_probs])[doc_y == 0], lone
     )
 
     all_p = np.concatenate(probs)
@@ -473,6 +479,7 @@ def fit(
         "doc_threshold": model.doc_threshold,
         "calibration_spun_detected": float((doc_p[doc_y == 1] >= model.doc_threshold).mean()),
         "calibration_doc_auroc": _auroc(doc_p[doc_y == 1], doc_p[doc_y == 0]),
+        "calibration_lone_clean_paragraphs": len(lone),
         "calibration_docs": len(cal_part),
     }
     return model, report
@@ -522,6 +529,23 @@ def _auroc(pos: np.ndarray, neg: np.ndarray) -> float:
     from unspin.bench.metrics import auroc
 
     return round(float(auroc(list(pos), list(neg))), 4)
+
+
+def _verdict_threshold(
+    clean_p: np.ndarray,
+    clean_sizes: np.ndarray,
+    lone_p: np.ndarray,
+    share: float = CLEAN_FLAGGED_SHARE,
+) -> float:
+    """The P(spun) threshold that at most `share` of clean texts reach in each group: shorter
+    and longer clean pseudo-articles (P `clean_p`, `clean_sizes` words), and clean paragraphs
+    judged alone (`lone_p`)."""
+    short = clean_sizes <= np.median(clean_sizes) if len(clean_sizes) else clean_sizes > 0
+    return max(
+        _clean_quantile_threshold(clean_p[short], share),
+        _clean_quantile_threshold(clean_p[~short], share),
+        _clean_quantile_threshold(lone_p, share),
+    )
 
 
 def _clean_quantile_threshold(clean_doc_p: np.ndarray, share: float) -> float:
