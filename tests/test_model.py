@@ -16,6 +16,7 @@ from unspin.detect.train import (
     Example,
     ModeData,
     _clean_quantile_threshold,
+    _restore_doc_threshold,
     _restore_thresholds,
     _verdict_threshold,
     pseudo_articles,
@@ -163,6 +164,32 @@ def test_verdict_threshold_holds_the_budget_for_lone_paragraphs_too():
     long_tail = np.where(sizes > np.median(sizes), articles + 0.29, articles)
     t_long = _verdict_threshold(long_tail, sizes, np.zeros(0), share=0.01)
     assert (long_tail[sizes > np.median(sizes)] >= t_long).mean() <= 0.01
+
+
+def _spun_part(n_words: int, conf: float, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A spun calibration text: a fifth of its words swapped, the swaps flagged with `conf`
+    and their top suggestion right; the other words unflagged."""
+    labels = (rng.random(n_words) < 0.2).astype(int)
+    return np.where(labels == 1, conf, 0.0), labels.copy(), labels
+
+
+def test_restore_doc_threshold_goes_below_the_verdict_only_where_it_pays():
+    rng = np.random.default_rng(0)
+    # Spun texts whose P(spun) sits between 0.5 and the verdict's 0.9 have swaps that only the
+    # spun-text threshold (0.4) repairs; clean texts (10,000 words) have a few flagged words.
+    spun_parts = [_spun_part(50, 0.45, rng) for _ in range(40)]
+    spun_p = np.full(40, 0.7)
+    clean_conf = [np.where(rng.random(50) < 0.01, 0.45, 0.0) for _ in range(200)]
+    cut, any_t, spun_t = _restore_doc_threshold(
+        clean_conf, np.full(200, 0.1), spun_parts, spun_p, 0.4, verdict_at=0.9
+    )
+    assert cut <= 0.7 and spun_t <= 0.45 < any_t  # mid-P(spun) texts get the lower threshold
+    # The same clean texts at P(spun) 0.7: the lower cut would spend the clean budget, so the
+    # verdict's cut stays.
+    cut, any_t, spun_t = _restore_doc_threshold(
+        clean_conf, np.full(200, 0.7), spun_parts, spun_p, 0.4, verdict_at=0.9
+    )
+    assert cut == 0.9
 
 
 def test_pseudo_articles_join_paragraphs_of_one_kind():

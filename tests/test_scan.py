@@ -90,6 +90,19 @@ def test_a_restore_model_decides_which_flags_are_restored(doc_p, confidence, res
     assert (result.restored != TEXT) is restores
 
 
+@pytest.mark.parametrize("doc_p, restores", [(0.75, True), (0.6, False)])
+def test_restoring_may_trust_a_lower_p_spun_than_the_verdict(doc_p, restores):
+    """A model's restore_doc_threshold (below its verdict's) decides where the spun-text restore
+    threshold applies; the verdict itself does not move."""
+    model = _model(0.99, doc_p)
+    model.restore_model = _ConstantRestore(0.6)
+    model.restore_threshold, model.spun_restore_threshold = 0.8, 0.5
+    model.restore_doc_threshold = 0.7
+    result = scan_text(TEXT, model=model)
+    assert result.verdict == "clean"  # doc_threshold 0.9
+    assert (result.restored != TEXT) is restores
+
+
 def test_shipped_model_weighs_the_encoder(monkeypatch):
     """The shipped model reads the encoder: the same word is more suspect when the encoder
     calls it swapped than when it calls every word original."""

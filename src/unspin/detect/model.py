@@ -93,6 +93,11 @@ class SpinModel:
     # text judged spun. Without one, P(swapped) stands in (older models, tests).
     restore_model: Any = None
     spun_restore_threshold: float | None = None
+    # P(spun) at or above which restoration uses `spun_restore_threshold`: below the verdict's
+    # `doc_threshold` where calibration found that repairs more swaps within the clean-damage
+    # budget (the verdict answers to a 1 % budget of clean texts, restoration to changed words).
+    # None: the verdict decides.
+    restore_doc_threshold: float | None = None
     # P(candidate is the original) from `unspin.restore.rank` rows: re-orders the candidates of
     # flagged spans before the restore model judges the leader. None: the scan's order stands.
     rank_model: Any = None

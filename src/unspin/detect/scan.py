@@ -79,8 +79,9 @@ def scan_text(
     if on_word_probabilities is not None:
         on_word_probabilities(feats.words, probs)
     spun = p_doc >= model.doc_threshold
-    # In a text judged spun most odd words are swaps, so a less certain suggestion is still
+    # In a text likely spun most odd words are swaps, so a less certain suggestion is still
     # more likely to repair than to damage; elsewhere only the clean-safe threshold applies.
+    # "Likely spun" is the verdict, or the model's own lower P(spun) for restoring.
     # Only flagged words are shown with suggestions or restored: the candidate ranker re-orders
     # their spans' candidates, and the restore model judges the new leaders, on those rows alone.
     rows = np.flatnonzero(probs >= model.flag_threshold)
@@ -93,7 +94,9 @@ def scan_text(
         spun_at = model.spun_restore_threshold or model.restore_threshold
     else:
         confidence, spun_at = probs, SPUN_RESTORE_THRESHOLD
-    restore_at = min(model.restore_threshold, spun_at) if spun else model.restore_threshold
+    restore_doc = model.restore_doc_threshold
+    likely_spun = spun if restore_doc is None else p_doc >= restore_doc
+    restore_at = min(model.restore_threshold, spun_at) if likely_spun else model.restore_threshold
     flags, edits = _flags(text, feats, probs, model, confidence, restore_at, terms)
     return ScanResult(
         id=doc_id,

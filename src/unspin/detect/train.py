@@ -461,12 +461,18 @@ def fit(
         np.concatenate([lab for _, _, lab in spun_parts]),
     )
     clean = [k for k, e in enumerate(cal_part) if not e.spun]
-    model.restore_threshold, model.spun_restore_threshold = _restore_thresholds(
+    cal_doc_p = np.array([model.doc_probability(p) for p in probs])
+    (
+        model.restore_doc_threshold,
+        model.restore_threshold,
+        model.spun_restore_threshold,
+    ) = _restore_doc_threshold(
         [np.where(flagged[k], restore_p[k], 0.0) for k in clean],
-        [model.doc_probability(probs[k]) >= model.doc_threshold for k in clean],
+        cal_doc_p[clean],
+        spun_parts,
+        cal_doc_p[[k for k, e in enumerate(cal_part) if e.spun]],
         best_spun,
-        max_per_1000=CLEAN_CHANGES_PER_1000,
-        floor=0.3,
+        verdict_at=model.doc_threshold,
     )
     report = {
         "word_rows": int(len(y)),
@@ -476,6 +482,7 @@ def fit(
         "flag_threshold": model.flag_threshold,
         "restore_threshold": model.restore_threshold,
         "spun_restore_threshold": model.spun_restore_threshold,
+        "restore_doc_threshold": model.restore_doc_threshold,
         "doc_threshold": model.doc_threshold,
         "calibration_spun_detected": float((doc_p[doc_y == 1] >= model.doc_threshold).mean()),
         "calibration_doc_auroc": _auroc(doc_p[doc_y == 1], doc_p[doc_y == 0]),
@@ -584,6 +591,38 @@ def _restore_thresholds(
         if changed <= allowed:
             return round(float(t), 3), round(float(min(t, spun_at)), 3)
     return 0.995, round(float(min(0.995, spun_at)), 3)
+
+
+def _restore_doc_threshold(
+    clean_conf: Sequence[np.ndarray],
+    clean_doc_p: np.ndarray,
+    spun_parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    spun_doc_p: np.ndarray,
+    spun_at: float,
+    *,
+    verdict_at: float,
+    max_per_1000: float = CLEAN_CHANGES_PER_1000,
+) -> tuple[float, float, float]:
+    """(P(spun) from which the spun-text threshold applies, any-text and spun-text restore
+    thresholds): the P(spun) cut, at most the verdict's, whose thresholds (fitted to the clean
+    budget by `_restore_thresholds`) repair the most swaps net of damage in the spun
+    calibration texts (`spun_parts`: per text its confidences where flagged, whether the top
+    suggestion is right, and its swap labels)."""
+    cuts = sorted({round(float(c), 3) for c in np.arange(0.3, verdict_at, 0.05)} | {verdict_at})
+    best: tuple[float, tuple[float, float, float]] | None = None
+    for cut in reversed(cuts):  # from the verdict down: a tie keeps the higher cut
+        any_t, spun_t = _restore_thresholds(
+            clean_conf, list(clean_doc_p >= cut), spun_at, max_per_1000=max_per_1000, floor=0.3
+        )
+        net = 0.0
+        for (conf, right, labels), p in zip(spun_parts, spun_doc_p, strict=True):
+            applied = conf >= (spun_t if p >= cut else any_t)
+            net += float((applied & (right == 1)).sum())
+            net -= DAMAGE_COST * float((applied & (labels == 0)).sum())
+        if best is None or net > best[0]:
+            best = (net, (cut, any_t, spun_t))
+    assert best is not None
+    return best[1]
 
 
 def _net_repair_threshold(conf: np.ndarray, right: np.ndarray, swapped: np.ndarray) -> float:
