@@ -67,6 +67,12 @@ def _table(by_profile: dict) -> list[str]:
     return lines
 
 
+def _judged_spun(clean: dict, what: str = "") -> str:
+    """Share of clean paragraphs judged spun (`what` after the share), with the count behind it."""
+    share, docs = clean["flagged_spun_share"], clean["docs"]
+    return f"{100 * share:.2f} %{what} ({round(share * docs)} of {docs} paragraphs)"
+
+
 def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
     """Write report.md, roc.png and f1_by_rate.png into `outdir`."""
     plot_roc(rows, outdir / "roc.png")
@@ -99,8 +105,7 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
         "",
         f"- words changed by restoration: {c['changed_per_1000']} per 1,000",
         f"- flags: {c['flags_per_1000']} per 1,000 words",
-        f"- judged spun: {100 * c['flagged_spun_share']:.2f} % "
-        f"({round(c['flagged_spun_share'] * c['docs'])} of {c['docs']} paragraphs)",
+        f"- judged spun: {_judged_spun(c)}",
         "",
         "## By profile and rate",
         "",
@@ -118,9 +123,7 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
             *_table(lo["by_profile"]),
             "",
             f"Clean with that model: {lo['clean']['changed_per_1000']} changed words per 1,000, "
-            f"{100 * lo['clean']['flagged_spun_share']:.2f} % judged spun "
-            f"({round(lo['clean']['flagged_spun_share'] * lo['clean']['docs'])} of "
-            f"{lo['clean']['docs']} paragraphs).",
+            f"{_judged_spun(lo['clean'], ' judged spun')}.",
         ]
     if "articles" in figures:
         a = figures["articles"]

@@ -430,13 +430,9 @@ def fit(
     # The clean budget must hold for a lone paragraph as well as for a long article. Lone
     # paragraphs are the riskiest (a few odd words decide), and pseudo-articles of 1-4 of them
     # hide that, so each clean calibration paragraph is also judged on its own.
-    lone = np.array(
-        [
-            model.doc_probability(p)
-            for p, e in zip(probs[half:], cal_part[half:], strict=True)
-            if not e.spun
-        ]
-    )
+    cal_doc_p = np.array([model.doc_probability(p) for p in probs])
+    clean = [k for k, e in enumerate(cal_part) if not e.spun]
+    lone = cal_doc_p[[k for k in clean if k >= half]]
     model.doc_threshold = _verdict_threshold(
         doc_p[doc_y == 0], np.array([len(p) for p in doc_probs])[doc_y == 0], lone
     )
@@ -460,8 +456,6 @@ def fit(
         np.concatenate([ok for _, ok, _ in spun_parts]),
         np.concatenate([lab for _, _, lab in spun_parts]),
     )
-    clean = [k for k, e in enumerate(cal_part) if not e.spun]
-    cal_doc_p = np.array([model.doc_probability(p) for p in probs])
     (
         model.restore_doc_threshold,
         model.restore_threshold,
