@@ -739,6 +739,15 @@ def train_encoder(
     ] = 3,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     profiles: ProfilesOption = None,
+    layers: Annotated[
+        int,
+        typer.Option(
+            "--layers",
+            min=1,
+            max=6,
+            help="Pretrained MiniLM layers kept (the lowest ones); fewer read faster.",
+        ),
+    ] = 6,
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Processes for spinning; torch threads.")
     ] = 2,
@@ -756,6 +765,7 @@ def train_encoder(
         seed=seed,
         epochs=epochs,
         per_doc=per_doc,
+        layers=layers,
         workers=workers,
         log=lambda line: print(line, file=sys.stderr, flush=True),
     )

@@ -278,21 +278,31 @@ def run_detect_bench(
         lo["profile"] = left_out_profile
         lo["model_profiles"] = load_model(left_out_model).meta.get("profiles")
         figures["left_out"] = lo
+    left_out = left_out_model and left_out_profile
     if articles:
         from unspin.bench.datasets import sample_articles
 
         docs = [a.text for a in sample_articles(corpus, "test", articles, seed=seed)]
+        words = round(float(np.mean([len(d.split()) for d in docs])) if docs else 0.0, 1)
         figures["articles"], _ = evaluate(
             docs, list(PROFILES), seed=seed, fast=fast, model_path=model, workers=workers
         )
-        figures["articles"]["documents"] = len(docs)
-        figures["articles"]["mean_words"] = round(
-            float(np.mean([len(d.split()) for d in docs])) if docs else 0.0, 1
-        )
+        figures["articles"].update(documents=len(docs), mean_words=words)
+        if left_out:  # the same articles, spun by the left-out profile only
+            lo_articles, _ = evaluate(
+                docs, [left_out_profile], seed=seed, fast=fast, model_path=left_out_model,
+                workers=workers,
+            )
+            lo_articles.update(documents=len(docs), mean_words=words)
+            figures["left_out"]["articles"] = lo_articles
     if tortured_csv:
         figures["tortured"] = tortured_figures(
             tortured_csv, fast=fast, model_path=model, limit=tortured_limit
         )
+        if left_out:
+            figures["left_out"]["tortured"] = tortured_figures(
+                tortured_csv, fast=fast, model_path=left_out_model, limit=tortured_limit
+            )
     # Speed is timed on the same mix as before clean-only paragraphs existed: the paired clean
     # paragraphs, then spun ones.
     paired = rows[: len(texts)] + rows[len(texts) + len(clean_only) :]

@@ -125,6 +125,11 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
             f"Clean with that model: {lo['clean']['changed_per_1000']} changed words per 1,000, "
             f"{_judged_spun(lo['clean'], ' judged spun')}.",
         ]
+        if "articles" in lo:
+            lines += ["", "Whole articles spun by it, read by that model:", ""]
+            lines += _articles(lo["articles"])
+        if "tortured" in lo:
+            lines += ["", f"Real tortured phrases, read by that model: {_tortured(lo['tortured'])}"]
     if "articles" in figures:
         a = figures["articles"]
         lines += [
@@ -132,27 +137,14 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
             f"## Whole articles ({a['documents']} held-out documents, {a['mean_words']} words "
             "on average)",
             "",
-            "| rate | AUROC | flag F1 | restoration gain | judged spun |",
-            "|---|---|---|---|---|",
-        ]
-        for rate, f in a["all_profiles"].items():
-            lines.append(
-                f"| {rate} | {f['auroc']:.3f} | {f['flag_f1']:.3f} | {f['restoration_gain']} | "
-                f"{f['detected_spun']:.3f} |"
-            )
-        lines += [
-            "",
-            f"Clean articles: {100 * a['clean']['flagged_spun_share']:.2f} % judged spun, "
-            f"{a['clean']['changed_per_1000']} changed words per 1,000.",
+            *_articles(a),
         ]
     if "tortured" in figures:
-        t = figures["tortured"]
         lines += [
             "",
             "## Real tortured phrases (even rows of the CSV, own carrier sentences)",
             "",
-            f"{t['phrases']} phrases: restored exactly {100 * t['restored_exactly']:.1f} %, "
-            f"flagged {100 * t['flagged']:.1f} %.",
+            _tortured(figures["tortured"]),
         ]
     lines += ["", "## Speed (`unspin scan --format jsonl`, one core)", ""]
     for key, label in (("speed", figures["mode"]), ("speed_fast", "--fast")):
@@ -166,3 +158,30 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
         )
     lines.append("")
     (outdir / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _articles(a: dict) -> list[str]:
+    """The whole-article table and its clean line."""
+    lines = [
+        "| rate | AUROC | flag F1 | restoration gain | judged spun |",
+        "|---|---|---|---|---|",
+    ]
+    for rate, f in a["all_profiles"].items():
+        lines.append(
+            f"| {rate} | {f['auroc']:.3f} | {f['flag_f1']:.3f} | {f['restoration_gain']} | "
+            f"{f['detected_spun']:.3f} |"
+        )
+    return [
+        *lines,
+        "",
+        f"Clean articles: {100 * a['clean']['flagged_spun_share']:.2f} % judged spun, "
+        f"{a['clean']['changed_per_1000']} changed words per 1,000.",
+    ]
+
+
+def _tortured(t: dict) -> str:
+    """One line: how many real tortured phrases were restored exactly and flagged."""
+    return (
+        f"{t['phrases']} phrases: restored exactly {100 * t['restored_exactly']:.1f} %, "
+        f"flagged {100 * t['flagged']:.1f} %."
+    )

@@ -1,0 +1,52 @@
+"""The detection bench report shows every figure for the left-out model too."""
+
+from __future__ import annotations
+
+from unspin.bench.report import write_detect_report
+
+
+def _rate_figures(auroc: float) -> dict:
+    return {
+        "docs": 4, "auroc": auroc, "flag_precision": 0.7, "flag_recall": 0.6, "flag_f1": 0.65,
+        "restoration_gain": 0.3, "suggestion_right": 0.6, "detected_spun": 0.5,
+    }  # fmt: skip
+
+
+def _evaluated(profile: str, auroc: float, clean_share: float) -> dict:
+    by_rate = {rate: _rate_figures(auroc) for rate in ("0.1", "0.2", "0.3")}
+    return {
+        "clean": {"docs": 100, "words": 6000, "changed_per_1000": 1.25, "flags_per_1000": 8.0,
+                  "flagged_spun_share": clean_share},
+        "by_profile": {profile: by_rate},
+        "all_profiles": by_rate,
+    }  # fmt: skip
+
+
+def test_left_out_section_has_its_articles_and_tortured_phrases(tmp_path):
+    rows = [
+        {"profile": "clean", "rate": 0.0, "p": p} for p in (0.1, 0.2, 0.3, 0.4)
+    ] + [{"profile": "spinbot", "rate": 0.2, "p": p} for p in (0.35, 0.6, 0.8, 0.9)]
+    left_out = _evaluated("wordai", 0.812, 0.02)
+    left_out.update(
+        profile="wordai",
+        model_profiles=["spinbot"],
+        articles={**_evaluated("wordai", 0.934, 0.0), "documents": 5, "mean_words": 300.0},
+        tortured={"phrases": 40, "restored_exactly": 0.175, "flagged": 0.6},
+    )
+    figures = {
+        "mode": "default", "paragraphs": 4, "clean_paragraphs": 4, "seed": 0,
+        "model_profiles": ["spinbot", "wordai"],
+        "main": _evaluated("spinbot", 0.9, 0.01),
+        "left_out": left_out,
+        "articles": {**_evaluated("spinbot", 0.987, 0.0), "documents": 5, "mean_words": 300.0},
+        "tortured": {"phrases": 40, "restored_exactly": 0.25, "flagged": 0.7},
+    }  # fmt: skip
+    write_detect_report(figures, rows, tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    lo_part, _, rest = report.partition("## Whole articles")
+    lo_part = lo_part.split("## Left-out profile")[1]
+    assert "| 0.2 | 0.934 |" in lo_part  # the left-out model's article figures
+    assert "restored exactly 17.5 %" in lo_part
+    assert "| 0.2 | 0.987 |" in rest and "restored exactly 25.0 %" in rest
+    assert "0.934" not in rest and "17.5 %" not in rest
+    assert (tmp_path / "roc.png").stat().st_size > 0
