@@ -270,7 +270,8 @@ def run_detect_bench(
         texts, list(PROFILES), seed=seed, fast=fast, model_path=model, workers=workers,
         clean_only=clean_only,
     )
-    if left_out_model and left_out_profile:
+    left_out = bool(left_out_model and left_out_profile)
+    if left_out:
         lo, _ = evaluate(
             texts, [left_out_profile], seed=seed, fast=fast, model_path=left_out_model,
             workers=workers, clean_only=clean_only,
@@ -278,7 +279,6 @@ def run_detect_bench(
         lo["profile"] = left_out_profile
         lo["model_profiles"] = load_model(left_out_model).meta.get("profiles")
         figures["left_out"] = lo
-    left_out = left_out_model and left_out_profile
     if articles:
         from unspin.bench.datasets import sample_articles
 
