@@ -50,3 +50,18 @@ def test_left_out_section_has_its_articles_and_tortured_phrases(tmp_path):
     assert "| 0.2 | 0.987 |" in rest and "restored exactly 25.0 %" in rest
     assert "0.934" not in rest and "17.5 %" not in rest
     assert (tmp_path / "roc.png").stat().st_size > 0
+
+
+def test_speed_sample_spins_each_paragraph_once_with_profiles_in_turn():
+    from unspin.bench.detect import distinct_spun
+    from unspin.spin import PROFILES, spin
+
+    texts = [
+        "The harbour committee met on Tuesday to argue about the ferry timetable and the "
+        f"cost of running the early crossing through winter number {k}." for k in range(3)
+    ]
+    profiles = list(PROFILES)[:2]
+    out = distinct_spun(texts, profiles, seed=7)
+    expected = [spin(t, profiles[k % 2], rate=0.2, seed=7 + k).text for k, t in enumerate(texts)]
+    assert out == expected
+    assert len(set(out)) == len(texts)  # one version per paragraph, not variants of one

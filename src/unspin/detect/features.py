@@ -11,12 +11,12 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from unspin.context.model import BOS, EOS, ContextModel
+from unspin.text.frequency import zipf as _zipf
 from unspin.types import Token
 
 if TYPE_CHECKING:
@@ -161,13 +161,6 @@ class DocFeatures:
 def norm_word(word: str) -> str:
     """Lower-case a word and unify curly apostrophes, the form lexicon and LM use."""
     return _APOSTROPHES.sub("'", word.lower())
-
-
-@lru_cache(maxsize=500_000)
-def _zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en")
 
 
 def extract(

@@ -5,6 +5,7 @@ The detector is only meaningful on English, so other languages get verdict "abst
 
 from __future__ import annotations
 
+from unspin.text.frequency import zipf
 from unspin.types import Token
 
 MIN_WORDS = 25
@@ -22,12 +23,10 @@ _ENGLISH_FUNCTION_WORDS = frozenset(
 
 def english_share(words: list[Token]) -> float:
     """Share of word tokens that are known English words (wordfreq zipf ≥ 1)."""
-    from wordfreq import zipf_frequency
-
     if not words:
         return 0.0
     sample = words[:400]
-    known = sum(1 for w in sample if zipf_frequency(w.text, "en") >= 1.0)
+    known = sum(1 for w in sample if zipf(w.text) >= 1.0)
     return known / len(sample)
 
 

@@ -20,10 +20,10 @@ import numpy as np
 from unspin.detect.features import (
     FUNCTION_WORDS,
     Span,
-    _zipf,
     context_window,
     phrase_entry,
 )
+from unspin.text.frequency import zipf as _zipf
 
 if TYPE_CHECKING:
     from unspin.context.model import ContextModel

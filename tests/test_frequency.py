@@ -1,0 +1,24 @@
+"""The fast Zipf frequency reads wordfreq's table for plain words and agrees with wordfreq."""
+
+from __future__ import annotations
+
+import itertools
+
+from wordfreq import iter_wordlist, zipf_frequency
+
+from unspin.text.frequency import zipf
+
+
+def test_plain_words_match_wordfreq_across_its_whole_range():
+    # Every 50th plain word of the ranked list: common, mid and rare words alike.
+    plain = (w for w in iter_wordlist("en") if w.isascii() and w.isalpha() and w.islower())
+    sample = list(itertools.islice(plain, 0, None, 50))
+    assert len(sample) > 4000
+    assert [zipf(w) for w in sample] == [zipf_frequency(w, "en") for w in sample]
+
+
+def test_unknown_and_non_plain_words_match_wordfreq():
+    # Unknown words, capitals, digits, apostrophes, hyphens, accents and phrases.
+    words = ["qzxvbw", "Harbour", "ferry's", "2019", "e-mail", "café", "u.s.", "new ferry", "B52"]
+    assert [zipf(w) for w in words] == [zipf_frequency(w, "en") for w in words]
+    assert zipf("qzxvbw") == 0.0 and zipf("the") > 7.0
