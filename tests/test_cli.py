@@ -539,3 +539,21 @@ def test_restore_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     code, diff, _ = run(capsys, "restore", str(EXAMPLES / "spun.txt"), "--fast", "--diff")
     assert code == 0
     assert diff.strip()
+
+
+@needs_model
+def test_scan_workers_end_to_end_same_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    batch = str(EXAMPLES / "batch.jsonl")
+    one = run(capsys, "scan", batch, "--fast", "--format", "jsonl")
+    two = run(capsys, "scan", batch, "--fast", "--format", "jsonl", "--workers", "2")
+    assert one[0] == two[0] == 0
+    assert two[1] == one[1] and two[1].count("\n") == 4
+    assert "read 4 documents, wrote 4" in two[2]
+
+
+def test_scan_workers_must_be_positive(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "scan", str(_batch(tmp_path)), "--workers", "0")
+    assert code == 2
+    assert "--workers" in err

@@ -51,13 +51,33 @@ def scan_documents(
     fast: bool = False,
     model: str | SpinModel | None = None,
     index: str | os.PathLike[str] | Index | None = None,
+    workers: int = 1,
 ) -> Iterator[ScanResult]:
-    """Scan a stream of documents lazily, one result per document, in input order."""
+    """Scan a stream of documents lazily, one result per document, in input order.
+
+    `workers` > 1 scans in that many processes (each loads the model once; the stream is read
+    a few chunks ahead, never whole); the results are the same as with one.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     resolved = _resolve(model)
     opened = _open_index(index) if index is not None else None
+    if workers > 1:
+        from unspin.engines.scan import scan_in_workers
+
+        path = None if opened is None else str(opened.path)
+        return scan_in_workers(
+            documents, workers=workers, fast=fast, model=resolved, index_path=path
+        )
+    return _scan_stream(documents, fast, resolved, opened)
+
+
+def _scan_stream(
+    documents: Iterable[Document], fast: bool, model: SpinModel, index: Index | None
+) -> Iterator[ScanResult]:
     for doc in documents:
-        found = _from_source(doc.text, doc.id, opened) if opened is not None else None
-        yield found or scan_text(doc.text, doc.id, fast=fast, model=resolved)
+        found = _from_source(doc.text, doc.id, index) if index is not None else None
+        yield found or scan_text(doc.text, doc.id, fast=fast, model=model)
 
 
 def restore(
