@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import pickle
 import re
 import time
@@ -446,3 +447,73 @@ def test_serve_with_a_file_that_is_not_an_index_exits_2(
         cli.main(["serve", "--index", str(bogus)])
     assert done.value.code == 2
     assert "not an unspin index" in capsys.readouterr().err
+
+
+def _stub_file(model: SpinModel, tmp_path: Path) -> Path:
+    model.meta["features"] = list(FEATURE_NAMES)
+    path = tmp_path / "stub.pkl"
+    path.write_bytes(pickle.dumps({"format": MODEL_FORMAT, "model": model}))
+    return path
+
+
+def test_serve_workers_build_each_app_from_the_command_line_settings(
+    monkeypatch: pytest.MonkeyPatch, model: SpinModel, source_index: Path, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    from unspin.web.app import SERVE_CONFIG_ENV, app_from_env
+
+    monkeypatch.setenv(SERVE_CONFIG_ENV, "")  # restored after the test
+    started: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    args = ["serve", "--workers", "3", "--index", str(source_index), "--fast"]
+    args += ["--model", str(_stub_file(model, tmp_path)), "--max-body-bytes", "5000"]
+    with pytest.raises(SystemExit) as done:
+        cli.main(args)
+    assert done.value.code == 0
+    assert started["app"] == "unspin.web.app:app_from_env"
+    assert started["factory"] is True and started["workers"] == 3
+    with TestClient(app_from_env()) as served:  # what each worker process builds
+        info = served.get("/api/info").json()
+        assert info["index"] is True and info["fast"] is True
+        assert info["max_body_bytes"] == 5000
+        got = post(served, "/api/scan", {"text": SPUN})
+        assert got == unspin.api.scan(SPUN, fast=True, model=model).to_dict()
+
+
+def test_serve_workers_answer_concurrent_requests(model: SpinModel, tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    cmd = [sys.executable, "-m", "unspin", "serve", "--workers", "2", "--port", str(port)]
+    cmd += ["--model", str(_stub_file(model, tmp_path))]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/api/info", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        texts = [SPUN, CLEAN, SPUN_COPY, SOURCE]
+
+        def ask(text: str) -> httpx.Response:
+            return httpx.post(url + "/api/scan", json={"text": text}, timeout=120)
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(ask, texts))
+        assert [a.status_code for a in answers] == [200] * 4
+        expected = [unspin.api.scan(t, model=model).to_dict() for t in texts]
+        assert [a.json() for a in answers] == expected
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) is not None

@@ -879,6 +879,15 @@ def serve(
             "--time-limit", min=0.1, help="Seconds a request may take (waiting included); 503."
         ),
     ] = 120.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes, each with its own model (about 0.8 GB each) scanning one "
+            "text at a time: up to this many texts are scanned at once.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web page and the JSON API (POST /api/scan, /api/restore, /api/trace)."""
     if index is not None:
@@ -888,6 +897,28 @@ def serve(
 
     from unspin.web import create_app
 
+    _note(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl+C stops")
+    if workers > 1:
+        from unspin.web.app import SERVE_CONFIG_ENV, serve_config
+
+        # Each worker process builds the app from these settings (its own model and lock).
+        os.environ[SERVE_CONFIG_ENV] = serve_config(
+            index,
+            max_body_bytes,
+            max_text_chars=max_text_chars,
+            time_limit_s=time_limit,
+            model=model,
+            fast=fast,
+        )
+        uvicorn.run(
+            "unspin.web.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
+        return
     web_app = create_app(
         index,
         max_body_bytes,
@@ -897,7 +928,6 @@ def serve(
         fast=fast,
         warm_up=True,
     )
-    _note(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl+C stops")
     uvicorn.run(web_app, host=host, port=port, log_level="warning")
 
 

@@ -10,7 +10,9 @@ shared across threads), each request capped in time and text length.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import re
 import threading
 import time
@@ -595,3 +597,45 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     return app
+
+
+# Settings of `unspin serve --workers N`: uvicorn starts each worker process from an import
+# string, so the command line's settings reach `app_from_env` through this variable (JSON).
+SERVE_CONFIG_ENV = "UNSPIN_SERVE_CONFIG"
+
+
+def serve_config(
+    index_path: str | None,
+    max_body_bytes: int,
+    *,
+    max_text_chars: int,
+    time_limit_s: float,
+    model: str | None,
+    fast: bool,
+) -> str:
+    """The JSON that `app_from_env` reads: `create_app`'s settings, the model as a path."""
+    return json.dumps(
+        {
+            "index_path": index_path,
+            "max_body_bytes": max_body_bytes,
+            "max_text_chars": max_text_chars,
+            "time_limit_s": time_limit_s,
+            "model": model,
+            "fast": fast,
+        }
+    )
+
+
+def app_from_env() -> FastAPI:
+    """The app of one `unspin serve --workers N` process: `create_app` with the settings in
+    $UNSPIN_SERVE_CONFIG; each process loads its own model and warms up at start."""
+    cfg = json.loads(os.environ[SERVE_CONFIG_ENV])
+    return create_app(
+        cfg["index_path"],
+        cfg["max_body_bytes"],
+        max_text_chars=cfg["max_text_chars"],
+        time_limit_s=cfg["time_limit_s"],
+        model=cfg["model"],
+        fast=cfg["fast"],
+        warm_up=True,
+    )
