@@ -65,3 +65,23 @@ def test_speed_sample_spins_each_paragraph_once_with_profiles_in_turn():
     expected = [spin(t, profiles[k % 2], rate=0.2, seed=7 + k).text for k, t in enumerate(texts)]
     assert out == expected
     assert len(set(out)) == len(texts)  # one version per paragraph, not variants of one
+
+
+def test_speed_section_shows_one_core_and_all_cores(tmp_path):
+    rows = [
+        {"profile": "clean", "rate": 0.0, "p": 0.1},
+        {"profile": "spinbot", "rate": 0.2, "p": 0.9},
+    ]
+    speed = {"docs": 10, "words": 600, "wall_seconds": 0.5, "words_per_second": 1200.0,
+             "words_per_second_loaded": 1500.0, "model_load_seconds": 1.2, "peak_rss_mb": 700.0,
+             "one_core": True, "workers": 1}  # fmt: skip
+    figures = {
+        "mode": "default", "paragraphs": 1, "clean_paragraphs": 1, "seed": 0,
+        "model_profiles": ["spinbot"], "main": _evaluated("spinbot", 0.9, 0.01),
+        "speed": speed,
+        "speed_all_cores": {**speed, "words_per_second": 2300.0, "one_core": False, "workers": 2},
+    }  # fmt: skip
+    write_detect_report(figures, rows, tmp_path)
+    speed_part = (tmp_path / "report.md").read_text().split("## Speed")[1]
+    assert "default: 1200.0 words/s end to end" in speed_part
+    assert "all 2 cores (`--workers 2`): 2300.0 words/s" in speed_part

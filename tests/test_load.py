@@ -9,6 +9,8 @@ shipped model and starts `unspin serve` as a child process.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -130,3 +132,25 @@ def test_an_oversized_body_gets_its_413_and_the_connection_stays_usable() -> Non
             assert client.get("/api/info").status_code == 200  # a new connection, as it should
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_server_memory_counts_every_process_below_the_server() -> None:
+    from unspin.bench.load import _with_descendants
+
+    sleeper = "import time; time.sleep(30)"
+    code = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {sleeper!r}]); "
+    code += "time.sleep(30)"
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        for _ in range(100):  # until the grandchild exists
+            found = _with_descendants(parent.pid)
+            if len(found) >= 2:
+                break
+            time.sleep(0.1)
+        assert found[0] == parent.pid and len(found) == 2
+    finally:
+        for pid in _with_descendants(parent.pid)[1:]:
+            os.kill(pid, signal.SIGKILL)
+        parent.kill()
+        parent.wait()

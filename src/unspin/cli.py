@@ -949,6 +949,9 @@ def bench_load(
     max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", min=1)] = 2_000_000,
     max_text_chars: Annotated[int, typer.Option("--max-text-chars", min=1)] = 200_000,
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.1)] = 120.0,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Server processes ('unspin serve --workers').")
+    ] = 1,
 ) -> None:
     """Load-test 'unspin serve' on loopback: a mix of scans, restorations, script payloads,
     oversized and malformed bodies; status counts, 5xx, p50/p99 latency. Exit 1 if any answer
@@ -974,6 +977,8 @@ def bench_load(
             str(max_text_chars),
             "--time-limit",
             str(time_limit),
+            "--workers",
+            str(workers),
         ],  # fmt: skip
     )
     _print_json(figures)

@@ -153,6 +153,31 @@ def _free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
+def _peak_kb(pid: int) -> int | None:
+    """VmHWM of a process (Linux), kB; None where it cannot be read."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _with_descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (Linux /proc children lists; just `pid` elsewhere)."""
+    found, queue = [], [pid]
+    while queue:
+        p = queue.pop()
+        found.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                queue.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 class _ChildServer:
     """`unspin serve` in a child process on a free loopback port."""
 
@@ -168,14 +193,11 @@ class _ChildServer:
         return self.proc.poll() is None
 
     def peak_rss_mb(self) -> float | None:
-        """The child's peak resident memory (Linux), MB."""
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        """The server's peak resident memory (Linux), MB: with `--workers`, the sum of each
+        process's own peak (the main one and its workers)."""
+        peaks = [_peak_kb(pid) for pid in _with_descendants(self.proc.pid)]
+        known = [p for p in peaks if p is not None]
+        return sum(known) / 1024 if known else None
 
     def stop(self) -> None:
         if self.alive:
@@ -434,7 +456,7 @@ def _report(f: dict[str, Any]) -> str:
         f"max {lat['max_ms']} ms |",
         f"| latency, scan and restore | p50 {scan['p50_ms']} ms, p99 {scan['p99_ms']} ms, "
         f"max {scan['max_ms']} ms |",
-        f"| server peak memory | {f['server_peak_rss_mb']} MB |",
+        f"| server peak memory (all its processes) | {f['server_peak_rss_mb']} MB |",
         f"| server alive after | {f['server_alive_after']} |",
         "",
         "| kind | expected | answers by status | p50 ms | p99 ms |",
