@@ -77,3 +77,20 @@ def test_reading_stays_a_few_chunks_ahead_and_stopping_early_ends_the_workers() 
 def test_workers_below_one_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         scan_documents(_docs(), workers=0)
+
+
+@needs_model
+def test_documents_read_before_a_failing_record_still_get_their_results() -> None:
+    from unspin.detect.model import load_model
+    from unspin.engines.scan import scan_in_workers
+
+    def stream():
+        yield from _docs()[:5]
+        raise ValueError("line 6: not JSON")
+
+    got: list[str] = []
+    with pytest.raises(ValueError, match="line 6"):
+        for result in scan_in_workers(stream(), workers=2, fast=True, model=load_model(),
+                                      chunk_docs=2):
+            got.append(result.id)
+    assert got == ["p0", "p1", "p2", "p3", "p4"]

@@ -17,7 +17,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from unspin.types import Document, ScanResult
 
@@ -31,7 +31,7 @@ CHUNK_DOCS = 16
 # Jobs in flight per worker: one running, one queued, so no worker waits for the next.
 INFLIGHT_PER_WORKER = 2
 
-_state: dict = {}
+_state: dict[str, Any] = {}
 
 
 def scan_in_workers(
@@ -60,10 +60,17 @@ def scan_in_workers(
     )
     inflight: deque[Future[list[ScanResult]]] = deque()
     try:
-        for chunk in _chunks(documents, chunk_docs):
-            inflight.append(pool.submit(_scan_chunk, chunk, fast))
-            while len(inflight) >= INFLIGHT_PER_WORKER * workers:
+        try:
+            for chunk in _chunks(documents, chunk_docs):
+                inflight.append(pool.submit(_scan_chunk, chunk, fast))
+                while len(inflight) >= INFLIGHT_PER_WORKER * workers:
+                    yield from inflight.popleft().result()
+        except Exception:
+            # The input failed (a malformed record, say): the documents read before it still
+            # get their results, as they would in one process, then the error goes on.
+            while inflight:
                 yield from inflight.popleft().result()
+            raise
         while inflight:
             yield from inflight.popleft().result()
     finally:
@@ -74,11 +81,16 @@ def scan_in_workers(
 def _chunks(documents: Iterable[Document], size: int) -> Iterator[list[tuple[str, str]]]:
     """(id, text) pairs in lists of `size`: all a worker needs of a document."""
     chunk: list[tuple[str, str]] = []
-    for doc in documents:
-        chunk.append((doc.id, doc.text))
-        if len(chunk) >= size:
+    try:
+        for doc in documents:
+            chunk.append((doc.id, doc.text))
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    except Exception:
+        if chunk:  # the documents read before the input failed are still scanned
             yield chunk
-            chunk = []
+        raise
     if chunk:
         yield chunk
 
