@@ -90,7 +90,8 @@ def test_documents_read_before_a_failing_record_still_get_their_results() -> Non
 
     got: list[str] = []
     with pytest.raises(ValueError, match="line 6"):
-        for result in scan_in_workers(stream(), workers=2, fast=True, model=load_model(),
-                                      chunk_docs=2):
+        for result in scan_in_workers(
+            stream(), workers=2, fast=True, model=load_model(), chunk_docs=2
+        ):
             got.append(result.id)
     assert got == ["p0", "p1", "p2", "p3", "p4"]
