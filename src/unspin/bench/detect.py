@@ -241,13 +241,6 @@ def speed_figures(
     }
 
 
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def _has_taskset() -> bool:
     from shutil import which
 
@@ -336,7 +329,9 @@ def run_detect_bench(
     figures["speed"] = speed_figures(speed_texts, fast=fast, model_path=model)
     if not fast:  # the --fast speed target is checked in every run; its quality with --fast
         figures["speed_fast"] = speed_figures(speed_texts, fast=True, model_path=model)
-    cores = _usable_cores()
+    from unspin.context.encoder import usable_cores
+
+    cores = usable_cores()
     if cores > 1:  # what a batch run gets from every core (`scan --workers`), for reference
         figures["speed_all_cores"] = speed_figures(
             speed_texts, fast=fast, model_path=model, workers=cores

@@ -354,7 +354,7 @@ def build_onnx(path: Path, out: Path) -> None:
         int8.replace(out)
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
     """The cores this process may run on (its affinity mask where the OS has one)."""
     import os
 
@@ -371,7 +371,7 @@ def _onnx_forward(path: Path, threads: int | None):
     options = ort.SessionOptions()
     # As many threads as the cores this process may use (a pinned benchmark: one), and no
     # spinning between runs: the scan's own Python work runs in between.
-    options.intra_op_num_threads = threads or _usable_cores()
+    options.intra_op_num_threads = threads or usable_cores()
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     cache = onnx_cache_path(path)

@@ -13,7 +13,6 @@ onnxruntime's pool), which a fork would copy in an unknown state.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -59,20 +58,21 @@ def scan_in_workers(
         initargs=(model, index_path),
     )
     inflight: deque[Future[list[ScanResult]]] = deque()
+    failed: Exception | None = None
     try:
         try:
             for chunk in _chunks(documents, chunk_docs):
                 inflight.append(pool.submit(_scan_chunk, chunk, fast))
                 while len(inflight) >= INFLIGHT_PER_WORKER * workers:
                     yield from inflight.popleft().result()
-        except Exception:
+        except Exception as exc:
             # The input failed (a malformed record, say): the documents read before it still
             # get their results, as they would in one process, then the error goes on.
-            while inflight:
-                yield from inflight.popleft().result()
-            raise
+            failed = exc
         while inflight:
             yield from inflight.popleft().result()
+        if failed is not None:
+            raise failed
     finally:
         # Also when the consumer stops early or a worker fails: drop what is queued.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -96,10 +96,8 @@ def _chunks(documents: Iterable[Document], size: int) -> Iterator[list[tuple[str
 
 
 def _init_worker(model: SpinModel, index_path: str | None) -> None:
-    """Keep the model (and open the index) once per worker; one thread each, as the pool
-    already keeps every core busy."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    """Keep the model (and open the index) once per worker. Its encoder runs on one thread
+    (`unspin.context.encoder.get_encoder` sees it is a pool worker)."""
     _state["model"] = model
     _state["index"] = _open(index_path) if index_path is not None else None
 

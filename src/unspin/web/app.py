@@ -613,7 +613,8 @@ def serve_config(
     model: str | None,
     fast: bool,
 ) -> str:
-    """The JSON that `app_from_env` reads: `create_app`'s settings, the model as a path."""
+    """The JSON that `app_from_env` reads: `create_app`'s keyword arguments, the model as a
+    path."""
     return json.dumps(
         {
             "index_path": index_path,
@@ -629,13 +630,4 @@ def serve_config(
 def app_from_env() -> FastAPI:
     """The app of one `unspin serve --workers N` process: `create_app` with the settings in
     $UNSPIN_SERVE_CONFIG; each process loads its own model and warms up at start."""
-    cfg = json.loads(os.environ[SERVE_CONFIG_ENV])
-    return create_app(
-        cfg["index_path"],
-        cfg["max_body_bytes"],
-        max_text_chars=cfg["max_text_chars"],
-        time_limit_s=cfg["time_limit_s"],
-        model=cfg["model"],
-        fast=cfg["fast"],
-        warm_up=True,
-    )
+    return create_app(**json.loads(os.environ[SERVE_CONFIG_ENV]), warm_up=True)
