@@ -222,8 +222,25 @@ def test_encoder_columns():
     # neighbours within two words on each side, the word itself excluded
     assert cols[:, 1].tolist() == [4.0, -2.0, 4.0, 4.0, -2.0]
     p = 1 / (1 + np.exp(-np.array([-3.0, 4.0, -2.0, -5.0, -1.0])))
-    assert np.allclose(cols[:, 2], p.mean())
+    assert np.allclose(cols[:, 2], p.mean())  # a short text is one window
     assert encoder_columns(np.zeros(0)).shape == (0, 3)
+
+
+def test_context_columns_are_local_in_a_long_text():
+    """In a text longer than the window, a run of suspicious words raises the window means
+    of the words near it only."""
+    from unspin.detect.features import CONTEXT_WINDOW, window_mean
+
+    n = 6 * CONTEXT_WINDOW
+    logits = np.full(n, -4.0)
+    logits[:10] = 4.0
+    col = encoder_columns(logits)[:, 2]
+    assert col[0] > 0.1 and np.allclose(col[3 * CONTEXT_WINDOW :], 1 / (1 + np.exp(4.0)))
+    assert np.all(np.diff(col[: 3 * CONTEXT_WINDOW]) <= 1e-12)  # falls off with distance
+    # masked means count only the masked values, and a window without any gives 0
+    v = np.array([1.0, 5.0, 3.0, 7.0])
+    assert np.allclose(window_mean(v, np.array([1, 0, 1, 0]), half=1), [1.0, 2.0, 3.0, 3.0])
+    assert window_mean(v, np.zeros(4), half=1).tolist() == [0.0] * 4
 
 
 def test_model_finds_and_checks_its_encoder_file(tmp_path):

@@ -47,11 +47,16 @@ FEATURE_NAMES: tuple[str, ...] = (
     "candidate_in_document",
     "context_surprise",
     "neighbour_max_delta",
-    "document_mean_delta",
-    "document_mean_lm",
+    "window_mean_delta",
+    "window_mean_lm",
 )
-# Columns filled per span by _score_span; the rest are derived from neighbours and the document.
+# Columns filled per span by _score_span; the rest are derived from neighbours and the window.
 N_SPAN_FEATURES = len(FEATURE_NAMES) - 3
+# Words on each side of a word whose mean fit and P(swapped) tell it how odd its surroundings
+# read: a paragraph is one window, an article several. A mean over a whole article would be one
+# number that every word of it splits on, so a nudge to it (int8 rounding) could move dozens of
+# flags at once.
+CONTEXT_WINDOW = 40
 N_FEATURES = len(FEATURE_NAMES)
 
 # Small closed-class words: spinners swap some of them, so they are scored, but the model needs to
@@ -231,15 +236,15 @@ def extract(
 ENCODER_FEATURE_NAMES: tuple[str, ...] = (
     "encoder_logit",
     "encoder_neighbour_max",
-    "encoder_document_mean",
+    "encoder_window_mean",
 )
 _LOGIT_CAP = 12.0
 
 
 def encoder_columns(logits: np.ndarray) -> np.ndarray:
     """The encoder's view of each word: its own swap logit, the most suspicious of its two
-    neighbours on each side (a swap spoils its neighbours' context too), and the document's
-    mean P(swapped)."""
+    neighbours on each side (a swap spoils its neighbours' context too), and the mean
+    P(swapped) of the words within CONTEXT_WINDOW of it."""
     x = np.clip(np.asarray(logits, dtype=np.float32), -_LOGIT_CAP, _LOGIT_CAP)
     n = len(x)
     out = np.zeros((n, len(ENCODER_FEATURE_NAMES)), dtype=np.float32)
@@ -250,8 +255,24 @@ def encoder_columns(logits: np.ndarray) -> np.ndarray:
     neighbours = np.stack([padded[k : k + n] for k in (0, 1, 3, 4)])
     out[:, 0] = x
     out[:, 1] = neighbours.max(axis=0)
-    out[:, 2] = float((1.0 / (1.0 + np.exp(-x))).mean())
+    out[:, 2] = window_mean(1.0 / (1.0 + np.exp(-x)))
     return out
+
+
+def window_mean(
+    values: np.ndarray, mask: np.ndarray | None = None, half: int = CONTEXT_WINDOW
+) -> np.ndarray:
+    """For each position, the mean of `values` (where `mask`) within `half` positions on either
+    side, itself included; 0 where the window holds no masked value."""
+    n = len(values)
+    v = np.asarray(values, dtype=np.float64)
+    m = np.ones(n) if mask is None else np.asarray(mask, dtype=np.float64)
+    sums = np.concatenate([[0.0], np.cumsum(v * m)])
+    counts = np.concatenate([[0.0], np.cumsum(m)])
+    lo = np.maximum(np.arange(n) - half, 0)
+    hi = np.minimum(np.arange(n) + half + 1, n)
+    total, count = sums[hi] - sums[lo], counts[hi] - counts[lo]
+    return np.where(count > 0, total / np.maximum(count, 1.0), 0.0)
 
 
 def with_encoder(feats: DocFeatures, logits: np.ndarray) -> DocFeatures:
@@ -307,8 +328,8 @@ _LM = FEATURE_NAMES.index("lm_observed_per_word")
 
 
 def _add_pooled_features(matrix: np.ndarray) -> None:
-    """Neighbour and whole-document context: a swap also spoils its neighbours' fit, and a
-    document's own style (wire jargon, dense names) shifts every word's fit."""
+    """Neighbour and surrounding context: a swap also spoils its neighbours' fit, and a text's
+    own style (wire jargon, dense names) shifts every word's fit around it."""
     n = len(matrix)
     if n == 0:
         return
@@ -316,9 +337,8 @@ def _add_pooled_features(matrix: np.ndarray) -> None:
     left = np.concatenate([[-20.0], delta[:-1]])
     right = np.concatenate([delta[1:], [-20.0]])
     matrix[:, N_SPAN_FEATURES] = np.maximum(left, right)
-    has = matrix[:, _HAS] > 0
-    matrix[:, N_SPAN_FEATURES + 1] = matrix[has, _DELTA].mean() if has.any() else 0.0
-    matrix[:, N_SPAN_FEATURES + 2] = matrix[:, _LM].mean()
+    matrix[:, N_SPAN_FEATURES + 1] = window_mean(matrix[:, _DELTA], matrix[:, _HAS] > 0)
+    matrix[:, N_SPAN_FEATURES + 2] = window_mean(matrix[:, _LM])
 
 
 def _adjacent(tokens: list[Token], a: Token, b: Token) -> bool:
