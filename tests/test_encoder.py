@@ -330,6 +330,19 @@ def test_onnx_backend_reads_like_torch_and_is_built_once(onnx_cache, monkeypatch
     assert np.allclose(np.concatenate(again.word_logits(_SENTENCES, spans)), b)
 
 
+def test_a_texts_logits_do_not_depend_on_the_texts_read_with_it(onnx_cache):
+    """Training reads thousands of texts in one call, a scan one: the int8 copy must give a
+    text the same logits either way (activations are quantised per forward call)."""
+    enc = SwapEncoder.load(backend="onnx", threads=1)
+    texts = [*_SENTENCES, " ".join(_SENTENCES * 7)]  # the last one is longer than a window
+    assert len(enc.tokenizer.encode(texts[-1], add_special_tokens=False).ids) > WINDOW
+    spans = [_word_spans(t) for t in texts]
+    together = enc.word_logits(texts, spans)
+    for text, s, logits in zip(texts, spans, together, strict=True):
+        (alone,) = enc.word_logits([text], [s])
+        assert np.array_equal(alone, logits)
+
+
 def test_onnx_copy_cannot_saturate_on_cpus_without_vnni(onnx_cache):
     """Every int8 weight a quantised product reads lies within ONNX_WEIGHT_LIMIT, so a pair
     of uint8 x int8 products fits an int16 and all CPUs compute the same integers."""

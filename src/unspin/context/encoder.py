@@ -235,10 +235,14 @@ class SwapEncoder:
         return cls(forward, tokenizer, meta)
 
     def word_logits(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch: int = 32
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch: int = 1
     ) -> list[np.ndarray]:
         """Per text, the swap logit of each word (given as character spans); 0 where a word has
-        no word-piece of its own (it cannot happen for words the tokenizer reads)."""
+        no word-piece of its own (it cannot happen for words the tokenizer reads).
+
+        One window per forward call by default: the int8 copy scales activations per call, so
+        windows batched together would read each other's ranges, and a text would get other
+        logits in training (many texts) than in a scan (one)."""
         return word_logits(self.forward, self.tokenizer, texts, spans, batch=batch)
 
 
@@ -471,10 +475,12 @@ def word_logits(
     tokenizer,
     texts: Sequence[str],
     spans: Sequence[Sequence[tuple[int, int]]],
-    batch: int = 32,
+    batch: int = 1,
 ) -> list[np.ndarray]:
-    """Swap logits per word for many texts, batching windows of similar length together.
-    `forward` maps (ids, mask) int64 arrays to logits (`torch_forward` wraps a module)."""
+    """Swap logits per word for many texts, `batch` windows of similar length per call (one by
+    default, so that a text's logits do not depend on the texts read with it; on CPU one at a
+    time is also the fastest). `forward` maps (ids, mask) int64 arrays to logits
+    (`torch_forward` wraps a module)."""
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
     windows = []  # (text index, piece start, keep from, keep to, ids)
