@@ -52,12 +52,12 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 # Columns filled per span by _score_span; the rest are derived from neighbours and the window.
 N_SPAN_FEATURES = len(FEATURE_NAMES) - 3
+N_FEATURES = len(FEATURE_NAMES)
 # Words on each side of a word whose mean fit and P(swapped) tell it how odd its surroundings
 # read: a paragraph is one window, an article several. A mean over a whole article would be one
 # number that every word of it splits on, so a nudge to it (int8 rounding) could move dozens of
 # flags at once.
 CONTEXT_WINDOW = 40
-N_FEATURES = len(FEATURE_NAMES)
 
 # Small closed-class words: spinners swap some of them, so they are scored, but the model needs to
 # know they are function words because their context fit behaves differently.
