@@ -22,3 +22,11 @@ def test_unknown_and_non_plain_words_match_wordfreq():
     words = ["qzxvbw", "Harbour", "ferry's", "2019", "e-mail", "café", "u.s.", "new ferry", "B52"]
     assert [zipf(w) for w in words] == [zipf_frequency(w, "en") for w in words]
     assert zipf("qzxvbw") == 0.0 and zipf("the") > 7.0
+
+
+def test_capitalised_words_match_wordfreq():
+    # Title case and all capitals take the plain-word path through their lower case.
+    plain = (w for w in iter_wordlist("en") if w.isascii() and w.isalpha() and w.islower())
+    sample = list(itertools.islice(plain, 7, None, 200))
+    forms = [f(w) for w in sample for f in (str.title, str.upper)] + ["McGregor", "QZXVBW"]
+    assert [zipf(w) for w in forms] == [zipf_frequency(w, "en") for w in forms]

@@ -64,6 +64,27 @@ def test_forest_in_onnxruntime_equals_the_numpy_walk():
     np.testing.assert_allclose(again.decision_function(test), forest.walk(test), atol=1e-12)
 
 
+def test_forest_graph_is_cached_and_read_back_without_onnx(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from unspin.detect.compiled import forest_cache_path
+
+    monkeypatch.setenv("UNSPIN_CACHE_DIR", str(tmp_path))
+    x, y = _data()
+    forest = CompiledForest.from_sklearn(HistGradientBoostingClassifier(max_iter=40).fit(x, y))
+    other = CompiledForest.from_sklearn(HistGradientBoostingClassifier(max_iter=41).fit(x, y))
+    assert forest_cache_path(forest) != forest_cache_path(other)
+    expected = forest.decision_function(x)  # builds the graph with onnx and caches it
+    assert forest_cache_path(forest).is_file()
+    # A fresh copy of the same forest reads the cached graph: onnx is not needed any more.
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    again = pickle.loads(pickle.dumps(forest))
+    assert again._session() is not None
+    np.testing.assert_array_equal(again.decision_function(x), expected)
+    # Without the cached graph and without onnx, the numpy walk stands in.
+    assert other._session() is None
+    np.testing.assert_allclose(other.decision_function(x), other.walk(x), atol=0)
+
+
 def test_single_leaf_trees_run_in_onnxruntime():
     pytest.importorskip("onnxruntime")
     x, y = _data(200)

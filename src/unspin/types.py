@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
@@ -61,10 +61,30 @@ class ScanResult:
     source_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the result as plain JSON-ready data, keys in contract order."""
-        d = asdict(self)
-        if d["spin_probability"] is not None:
-            d["spin_probability"] = round(d["spin_probability"], 4)
-        for f in d["flags"]:
-            f["probability"] = round(f["probability"], 4)
-        return d
+        """Return the result as plain JSON-ready data, keys in contract order (the field order).
+
+        Built field by field: `dataclasses.asdict` deep-copies every value, which cost a batch
+        scan more than its JSON encoding."""
+        p = self.spin_probability
+        return {
+            "id": self.id,
+            "spin_probability": None if p is None else round(p, 4),
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "language": self.language,
+            "words": self.words,
+            "flags": [
+                {
+                    "start": f.start,
+                    "end": f.end,
+                    "text": f.text,
+                    "probability": round(f.probability, 4),
+                    "suggestion": f.suggestion,
+                    "alternatives": list(f.alternatives),
+                }
+                for f in self.flags
+            ],
+            "restored": self.restored,
+            "evidence": self.evidence,
+            "source_id": self.source_id,
+        }

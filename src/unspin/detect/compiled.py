@@ -4,13 +4,15 @@ Importing scikit-learn and unpickling its estimators costs about two seconds, an
 gradient-boosting predictor starts an OpenMP team for every call, which dominates on the
 one-paragraph batches a scan makes. Training still uses scikit-learn; the shipped model holds only
 these arrays, so loading is fast and predictions are identical. At scan time a forest runs as an
-onnxruntime tree ensemble built from the arrays (about 0.1 s per forest, once per process), or
-walked in numpy where onnxruntime is missing.
+onnxruntime tree ensemble built from the arrays (once per forest, then read from the cache dir
+so that a scan need not import onnx), or walked in numpy where onnxruntime is missing.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -155,10 +157,51 @@ class CompiledForest:
         return np.column_stack([1.0 - p, p])
 
 
+# Bump when `_tree_ensemble_bytes` builds a different graph: the cache key includes it.
+FOREST_ONNX_FORMAT = 1
+
+
+def forest_cache_path(forest: CompiledForest, cache_dir: str | Path | None = None) -> Path:
+    """Where the ONNX copy of `forest` lives: keyed by its node arrays and the graph format."""
+    import hashlib
+
+    from unspin.lexicon.core import default_cache_dir
+
+    digest = hashlib.sha256(str(FOREST_ONNX_FORMAT).encode())
+    for name in ("feature", "threshold", "nan_left", "child", "value", "is_leaf", "roots"):
+        digest.update(np.ascontiguousarray(getattr(forest, name)).tobytes())
+    digest.update(f"{forest.baseline!r} {forest.n_features}".encode())
+    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return base / f"forest-{digest.hexdigest()[:16]}.onnx"
+
+
 def _tree_ensemble_session(forest: CompiledForest):
-    """An onnxruntime session of `forest` as one ai.onnx.ml TreeEnsemble node (opset 5), in
-    float64 throughout so every split compares exactly as `walk` does."""
+    """An onnxruntime session of `forest`. Its graph is read from the cache dir, or built once
+    (importing onnx costs about half a second, building a 400-tree graph a few tenths more)
+    and written there whole under a private name, then renamed."""
     import onnxruntime as ort
+
+    path = forest_cache_path(forest)
+    try:
+        graph = path.read_bytes()
+    except OSError:
+        graph = _tree_ensemble_bytes(forest)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(graph)
+            tmp.replace(path)
+        except OSError:
+            pass  # a read-only cache dir costs load time, not correctness
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1  # a paragraph's rows: threads cost more than they save
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
+def _tree_ensemble_bytes(forest: CompiledForest) -> bytes:
+    """`forest` as one ai.onnx.ml TreeEnsemble node (opset 5), serialised, in float64
+    throughout so every split compares exactly as `walk` does."""
     from onnx import TensorProto, helper
 
     leaf = forest.is_leaf
@@ -216,12 +259,7 @@ def _tree_ensemble_session(forest: CompiledForest):
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)]
     )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # a paragraph's rows: threads cost more than they save
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
+    return model.SerializeToString()
 
 
 @dataclass

@@ -3,8 +3,9 @@
 `wordfreq.zipf_frequency` tokenizes every word it has not seen before (about 40 µs), which a
 scan pays for most of a document's words. For a word of plain lower-case ASCII letters its
 tokenizer returns the word itself, so the frequency can be read from wordfreq's table directly;
-the arithmetic below is wordfreq's own, so the values are identical. Anything else (capitals,
-digits, apostrophes, phrases) goes through wordfreq.
+the arithmetic below is wordfreq's own, so the values are identical. Capitalised ASCII words
+are read as their lower case, which is what wordfreq's tokenizer makes of them. Anything else
+(digits, apostrophes, phrases, other scripts) goes through wordfreq.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def _table() -> dict[str, float]:
 @lru_cache(maxsize=500_000)
 def zipf(word: str) -> float:
     """`wordfreq.zipf_frequency(word, "en")`, memoised, without tokenizing plain words."""
+    if _PLAIN.fullmatch(word) is None and word.isascii() and word.isalpha():
+        return zipf(word.lower())
     if _PLAIN.fullmatch(word) is None:
         from wordfreq import zipf_frequency
 
