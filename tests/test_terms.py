@@ -67,3 +67,24 @@ def test_scan_flags_and_restores_a_disguised_term_with_the_shipped_list() -> Non
         assert result.restored == CARRIER.format(term)
         return
     raise AssertionError("no shipped term could be disguised and read back")
+
+
+def test_an_established_collocation_is_not_read_as_a_disguise(monkeypatch) -> None:
+    """"nations" has "states" among its thesaurus sources, and the LM likes "united states"
+    better anywhere; but "united nations" is English in its own right, not a disguise."""
+    import unspin.detect.terms as terms
+    from unspin.detect.terms import association
+
+    index = TermIndex({"united states": 1, "economic development": 2})
+    context = get_context_model()
+    assert association(context, ["united", "nations"]) >= terms.MAX_ASSOCIATION
+    assert association(context, ["economic", "evolution"]) < terms.MAX_ASSOCIATION
+    text = "Delegates to the United Nations voted on Monday on a plan for {} in the region."
+    assert _repairs(text.format("clean water")) == []
+    assert _repairs(text.format("clean water"), index) == []
+    # an odd run is still read back
+    expected = [("economic evolution", "economic development")]
+    assert _repairs(text.format("economic evolution"), index) == expected
+    # the collocation gate, not the context check, is what keeps "united nations"
+    monkeypatch.setattr(terms, "MAX_ASSOCIATION", float("inf"))
+    assert _repairs(text.format("clean water"), index) == [("united nations", "united states")]
