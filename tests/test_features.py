@@ -106,3 +106,35 @@ def test_keyed_bigram_fits_equal_bigram_fit(context):
     for left, right in (("the", "of"), ("<s>", "</s>"), ("qzxv", "said")):
         keyed = context.bigram_fits_keyed(left, [context.bigram_keys(p) for p in phrases], right)
         assert keyed == [context.bigram_fit(left, p, right) for p in phrases]
+
+
+def test_a_capital_inside_a_run_of_capitals_reads_as_a_name(context):
+    # "Power" in "Northern Power Company" is part of a name; a lone "Resistance" is a spinner's
+    # stray capital. Both words have thesaurus sources, so both are scored.
+    text = (
+        "The Northern Power Company said on Monday that the Resistance had rejected its offer "
+        "after talks ended late in the evening."
+    )
+    feats = extract(tokenize(text), _TinyLexicon(), context)
+    words = [w.text for w in feats.words]
+    power, resistance = (feats.matrix[words.index(w)] for w in ("Power", "Resistance"))
+    assert power[_col("capital_mid_sentence")] == 1 and power[_col("capital_run")] == 1
+    assert resistance[_col("capital_mid_sentence")] == 1 and resistance[_col("capital_run")] == 0
+    # a word without sources keeps the column too
+    company = feats.matrix[words.index("Company")]
+    assert company[_col("has_candidates")] == 0 and company[_col("capital_run")] == 1
+    # lower-case words and sentence starts are never part of a name run here
+    assert feats.matrix[words.index("said"), _col("capital_run")] == 0
+    assert feats.matrix[words.index("The"), _col("capital_run")] == 0
+
+
+def test_name_runs_need_two_mid_sentence_capitals():
+    from unspin.detect.features import name_runs
+    from unspin.text import words as word_tokens
+
+    text = "Snow fell on Lake Pinewood. Then Ferry services stopped, NATO said."
+    ws = word_tokens(tokenize(text))
+    starts = [i == 0 or ws[i - 1].sentence != ws[i].sentence for i in range(len(ws))]
+    runs = [w.text for w, r in zip(ws, name_runs(ws, starts), strict=True) if r]
+    # "Snow" and "Then" start sentences; "Ferry" stands alone; "NATO" is all capitals
+    assert runs == ["Lake", "Pinewood"]

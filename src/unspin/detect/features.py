@@ -46,6 +46,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "best_source_observed",
     "candidate_in_document",
     "context_surprise",
+    "capital_run",
     "neighbour_max_delta",
     "window_mean_delta",
     "window_mean_lm",
@@ -186,6 +187,7 @@ def extract(
     # Context skips punctuation but stops at sentence edges (the LM has no punctuation).
     sent = [w.sentence for w in words]
     sentence_start = [i == 0 or sent[i - 1] != sent[i] for i in range(n)]
+    capital_run = name_runs(words, sentence_start)
     spans: list[Span] = []
     word_span = [-1] * n
     best_for_word = [-math.inf] * n
@@ -207,7 +209,8 @@ def extract(
             if entry is None:
                 continue
             span = _score_span(
-                i, j, normed, sent, entry, context, fast, words, sentence_start, vocabulary
+                i, j, normed, sent, entry, context, fast, words, sentence_start, vocabulary,
+                capital_run,
             )
             spans.append(span)
             k = len(spans) - 1
@@ -341,6 +344,20 @@ def _add_pooled_features(matrix: np.ndarray) -> None:
     matrix[:, N_SPAN_FEATURES + 2] = window_mean(matrix[:, _LM])
 
 
+def name_runs(words: Sequence[Token], sentence_start: Sequence[bool]) -> list[bool]:
+    """Per word: capitalised in mid-sentence next to another such word of its sentence, as in
+    "the River Tell" or "Cape Town". A lone mid-sentence capital ("the Resistance said") is a
+    typical spinner slip; one inside a run of them is most likely a name, and the simulator, like
+    real spinners, leaves names alone."""
+    n = len(words)
+    cap = [
+        not sentence_start[i] and words[i].text[:1].isupper() and not words[i].text.isupper()
+        for i in range(n)
+    ]
+    # A capital in mid-sentence is never a sentence's first word, so neighbours share it.
+    return [cap[i] and ((i > 0 and cap[i - 1]) or (i + 1 < n and cap[i + 1])) for i in range(n)]
+
+
 def _adjacent(tokens: list[Token], a: Token, b: Token) -> bool:
     """Two words are adjacent when only whitespace separates them (no punctuation)."""
     return b.start - a.end <= 2
@@ -372,6 +389,7 @@ def _score_span(
     words: list[Token],
     sentence_start: list[bool],
     vocabulary: set[str],
+    capital_run: list[bool],
 ) -> Span:
     observed = normed[i:j]
     left, right = context_window(normed, sent, i, j)
@@ -401,6 +419,7 @@ def _score_span(
 
     head = words[i].text
     capital_mid = float(head[:1].isupper() and not sentence_start[i] and not head.isupper())
+    in_name = float(any(capital_run[i:j]))
     zipf_obs = entry.zipf_observed
     function = float(entry.function)
     oov = float(entry.oov) if not fast else 0.0
@@ -441,11 +460,13 @@ def _score_span(
             float("observed" in best_source),
             float(any(w in vocabulary for w in best_words if w not in FUNCTION_WORDS)),
             surprise,
+            in_name,
         ]
         suspicion = delta + 2.0 * capital_mid
     else:
         feats = [0.0] * N_SPAN_FEATURES
-        feats[-1] = surprise
+        feats[-2] = surprise
+        feats[-1] = in_name
         feats[2] = float(length)
         feats[4] = zipf_obs
         feats[12] = obs_fit / (length + 2)
