@@ -30,3 +30,16 @@ def test_capitalised_words_match_wordfreq():
     sample = list(itertools.islice(plain, 7, None, 200))
     forms = [f(w) for w in sample for f in (str.title, str.upper)] + ["McGregor", "QZXVBW"]
     assert [zipf(w) for w in forms] == [zipf_frequency(w, "en") for w in forms]
+
+
+def test_plain_phrases_match_wordfreq():
+    # Multiword thesaurus phrases of plain words: every 20th of the lexicon's, and a few of ours.
+    from unspin.lexicon import get_lexicon
+
+    def plain(phrase: str) -> bool:
+        return all(w.isascii() and w.isalpha() and w.islower() for w in phrase.split(" "))
+
+    phrases = [p for p in get_lexicon()._pool if " " in p and plain(p)][::20]
+    assert len(phrases) > 1000
+    phrases += ["in the course of", "the", "qzxvbw ferry", "ferry qzxvbw harbour"]
+    assert [zipf(p) for p in phrases] == [zipf_frequency(p, "en") for p in phrases]

@@ -2,7 +2,9 @@
 
 `wordfreq.zipf_frequency` tokenizes every word it has not seen before (about 40 µs), which a
 scan pays for most of a document's words. For a word of plain lower-case ASCII letters its
-tokenizer returns the word itself, so the frequency can be read from wordfreq's table directly;
+tokenizer returns the word itself, and for a phrase of such words joined by single spaces
+(thesaurus phrases: "in the course of") the words, so the frequency can be read from wordfreq's
+table directly;
 the arithmetic below is wordfreq's own, so the values are identical. Capitalised ASCII words
 are read as their lower case, which is what wordfreq's tokenizer makes of them. Anything else
 (digits, apostrophes, phrases, other scripts) goes through wordfreq.
@@ -14,7 +16,7 @@ import math
 import re
 from functools import lru_cache
 
-_PLAIN = re.compile(r"[a-z]+")
+_PLAIN = re.compile(r"[a-z]+(?: [a-z]+)*")
 # wordfreq's minimum frequency for zipf_frequency's default minimum of 0 (10**0 / 1e9).
 _FREQ_MIN = 1e-9
 
@@ -28,17 +30,22 @@ def _table() -> dict[str, float]:
 
 @lru_cache(maxsize=500_000)
 def zipf(word: str) -> float:
-    """`wordfreq.zipf_frequency(word, "en")`, memoised, without tokenizing plain words."""
+    """`wordfreq.zipf_frequency(word, "en")`, memoised, without tokenizing plain words and
+    phrases."""
     if _PLAIN.fullmatch(word) is None and word.isascii() and word.isalpha():
         return zipf(word.lower())
     if _PLAIN.fullmatch(word) is None:
         from wordfreq import zipf_frequency
 
         return zipf_frequency(word, "en")
-    f = _table().get(word)
-    if f is None:
-        return round(math.log(_FREQ_MIN, 10) + 9, 2)
+    table = _table()
+    one_over = 0.0
+    for token in word.split(" "):
+        f = table.get(token)
+        if f is None:  # wordfreq: any unknown token gives the minimum
+            return round(math.log(_FREQ_MIN, 10) + 9, 2)
+        one_over += 1.0 / f
     # wordfreq combines token frequencies as 1 / sum(1 / f_i), then keeps 3 significant digits.
-    freq = max(1.0 / (1.0 / f), _FREQ_MIN)
+    freq = max(1.0 / one_over, _FREQ_MIN)
     freq = round(freq, math.floor(-math.log(freq, 10)) + 3)
     return round(math.log(freq, 10) + 9, 2)
