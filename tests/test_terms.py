@@ -70,8 +70,8 @@ def test_scan_flags_and_restores_a_disguised_term_with_the_shipped_list() -> Non
 
 
 def test_an_established_collocation_is_not_read_as_a_disguise(monkeypatch) -> None:
-    """"nations" has "states" among its thesaurus sources, and the LM likes "united states"
-    better anywhere; but "united nations" is English in its own right, not a disguise."""
+    """The thesaurus gives 'states' as a source of 'nations', and the LM likes 'united states'
+    better anywhere; but 'united nations' is English in its own right, not a disguise."""
     import unspin.detect.terms as terms
     from unspin.detect.terms import association
 

@@ -209,7 +209,16 @@ def extract(
             if entry is None:
                 continue
             span = _score_span(
-                i, j, normed, sent, entry, context, fast, words, sentence_start, vocabulary,
+                i,
+                j,
+                normed,
+                sent,
+                entry,
+                context,
+                fast,
+                words,
+                sentence_start,
+                vocabulary,
                 capital_run,
             )
             spans.append(span)

@@ -4,10 +4,9 @@
 scan pays for most of a document's words. For a word of plain lower-case ASCII letters its
 tokenizer returns the word itself, and for a phrase of such words joined by single spaces
 (thesaurus phrases: "in the course of") the words, so the frequency can be read from wordfreq's
-table directly;
-the arithmetic below is wordfreq's own, so the values are identical. Capitalised ASCII words
-are read as their lower case, which is what wordfreq's tokenizer makes of them. Anything else
-(digits, apostrophes, phrases, other scripts) goes through wordfreq.
+table directly; the arithmetic below is wordfreq's own, so the values are identical.
+Capitalised ASCII words are read as their lower case, which is what wordfreq's tokenizer makes
+of them. Anything else (digits, apostrophes, hyphens, other scripts) goes through wordfreq.
 """
 
 from __future__ import annotations
