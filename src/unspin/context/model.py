@@ -137,11 +137,10 @@ def _load_counts() -> tuple[dict[str, float], dict[str, float], float]:
     """The Norvig unigram and bigram counts: parsed from wordsegment's text files once, then
     read from a marshal copy in the cache dir (about twice as fast as parsing, at every load)."""
     import marshal
-    import os
 
     import wordsegment
 
-    from unspin.lexicon.core import default_cache_dir
+    from unspin.lexicon.core import default_cache_dir, write_cache_file
 
     base = Path(wordsegment.__file__).parent
     stamp = f"{wordsegment.__version__}-{marshal.version}-{(base / 'bigrams.txt').stat().st_size}"
@@ -153,13 +152,7 @@ def _load_counts() -> tuple[dict[str, float], dict[str, float], float]:
         pass  # not built yet, or unreadable: parse the text files
     unigrams, bigrams = _parse_counts(base / "unigrams.txt"), _parse_counts(base / "bigrams.txt")
     total = float(sum(unigrams.values()))
-    try:  # written whole under a private name, then renamed: readers never see half a file
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps((unigrams, bigrams, total)))
-        tmp.replace(cache)
-    except OSError:
-        pass  # a read-only cache dir costs speed, not correctness
+    write_cache_file(cache, marshal.dumps((unigrams, bigrams, total)))
     return unigrams, bigrams, total
 
 

@@ -10,7 +10,6 @@ so that a scan need not import onnx), or walked in numpy where onnxruntime is mi
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,21 +177,17 @@ def forest_cache_path(forest: CompiledForest, cache_dir: str | Path | None = Non
 def _tree_ensemble_session(forest: CompiledForest):
     """An onnxruntime session of `forest`. Its graph is read from the cache dir, or built once
     (importing onnx costs about half a second, building a 400-tree graph a few tenths more)
-    and written there whole under a private name, then renamed."""
+    and written there."""
     import onnxruntime as ort
+
+    from unspin.lexicon.core import write_cache_file
 
     path = forest_cache_path(forest)
     try:
         graph = path.read_bytes()
     except OSError:
         graph = _tree_ensemble_bytes(forest)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(graph)
-            tmp.replace(path)
-        except OSError:
-            pass  # a read-only cache dir costs load time, not correctness
+        write_cache_file(path, graph)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # a paragraph's rows: threads cost more than they save
     options.inter_op_num_threads = 1

@@ -126,6 +126,18 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("unspin"))
 
 
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Write a derived cache file whole under a private name, then rename it, so readers never
+    see half a file; a read-only cache dir is skipped (it costs load time, not correctness)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
 def cache_path(cache_dir: str | Path | None = None) -> Path:
     """Where the lexicon for the current builder version lives."""
     base = Path(cache_dir) if cache_dir is not None else default_cache_dir()

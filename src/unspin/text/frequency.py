@@ -31,9 +31,9 @@ def _table() -> dict[str, float]:
 def zipf(word: str) -> float:
     """`wordfreq.zipf_frequency(word, "en")`, memoised, without tokenizing plain words and
     phrases."""
-    if _PLAIN.fullmatch(word) is None and word.isascii() and word.isalpha():
-        return zipf(word.lower())
     if _PLAIN.fullmatch(word) is None:
+        if word.isascii() and word.isalpha():  # capitalised: wordfreq reads it lower-cased
+            return zipf(word.lower())
         from wordfreq import zipf_frequency
 
         return zipf_frequency(word, "en")
