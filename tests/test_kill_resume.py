@@ -147,7 +147,9 @@ def test_scan_killed_again_and_again_yields_one_result_per_document(tmp_path: Pa
 def test_a_killed_json_output_leaves_the_old_file_whole(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     src = tmp_path / "big.jsonl"
-    ids = _corpus(src, 60, rng)
+    # enough documents that the kill, up to a second after the temporary file appears, lands
+    # before the run ends, however fast the scan gets
+    ids = _corpus(src, 2000, rng)
     out = tmp_path / "out.json"
     out.write_text('["the previous run"]\n', encoding="utf-8")
     err = tmp_path / "stderr.txt"
