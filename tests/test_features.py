@@ -100,12 +100,33 @@ def test_label_words_marks_overlapping_words():
     assert label_words(words, []).tolist() == [0, 0, 0, 0]
 
 
-def test_keyed_bigram_fits_equal_bigram_fit(context):
-    """The scan's fast path must score exactly like `bigram_fit`, edges and unknown words too."""
-    phrases = [("power",), ("have", "dialogue"), ("didn't",), ("qzxv",), ("in", "the", "end")]
-    for left, right in (("the", "of"), ("<s>", "</s>"), ("qzxv", "said")):
-        keyed = context.bigram_fits_keyed(left, [context.bigram_keys(p) for p in phrases], right)
-        assert keyed == [context.bigram_fit(left, p, right) for p in phrases]
+def test_batched_bigram_fits_equal_bigram_fit(context):
+    """The scan scores all candidates of a document in one batch; it must score exactly like
+    `bigram_fit`: pairs in the table, edges, apostrophes, unknown words, words found only in
+    the bigram table ("100th anniversary"), and spans with no candidates."""
+    phrases = [
+        ("power",),
+        ("have", "dialogue"),
+        ("didn't",),
+        ("qzxv",),
+        ("in", "the", "end"),
+        ("york",),
+        ("100th",),
+        ("anniversary",),
+    ]
+    contexts = [("the", "of"), ("<s>", "</s>"), ("qzxv", "said"), ("new", "city"), ("100th", "in")]
+    keys = [context.pair_keys(phrases) for _ in contexts]
+    keys.insert(2, context.pair_keys([]))
+    lefts = [c[0] for c in contexts]
+    rights = [c[1] for c in contexts]
+    lefts.insert(2, "the")
+    rights.insert(2, "end")
+    batched = context.bigram_fits_many(lefts, keys, rights)
+    expected = [context.bigram_fit(left, p, right) for left, right in contexts for p in phrases]
+    assert batched == expected
+    # the table holds these pairs: the batch found them, not only the back-off
+    assert context.bigram_fit("new", ["york"], "city") > context.bigram_fit("new", ["power"], "city")
+    assert context.bigram_fits_many([], [], []) == []
 
 
 def test_a_capital_inside_a_run_of_capitals_reads_as_a_name(context):

@@ -13,9 +13,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 # pocketsphinx returns log-probabilities in base 1.0001; this converts them to natural log.
 _LOG_BASE = math.log(1.0001)
 _LOG_ZERO = -536870912
+# Word ids of the count tables fit in 19 bits, so a word pair is one int64 key.
+_PAIR_SHIFT = 1 << 19
 # Natural-log probability charged for a word the LM does not know (about 1e-7).
 OOV_LOGPROB = -16.0
 BOS, EOS = "<s>", "</s>"
@@ -74,44 +78,79 @@ class ContextModel:
         return self.bigram_logprob(left, middle[0]) + self.bigram_logprob(middle[-1], right)
 
     def bigram_keys(self, phrase: Sequence[str]) -> tuple[str, str, float, float]:
-        """What `bigram_fits_keyed` needs of a phrase that does not depend on its neighbours:
-        its (first, last) words as the count tables spell them, the first word's smoothed
-        unigram probability and the last word's count. Callers that score the same candidates
-        again and again compute these once."""
+        """What a bigram fit needs of a phrase that does not depend on its neighbours: its
+        (first, last) words as the count tables spell them, the first word's smoothed unigram
+        probability and the last word's count. Callers that score the same candidates again and
+        again compute these once."""
         first, last = phrase[0].translate(_STRIP), phrase[-1].translate(_STRIP)
         unigrams = self._unigrams.get
         return first, last, (unigrams(first, 0.0) + 1.0) / self._total, unigrams(last, 0.0)
 
-    def bigram_fits_keyed(
-        self, left: str, keys: Sequence[tuple[str, str, float, float]], right: str
-    ) -> list[float]:
-        """`bigram_fit` of each phrase, given by its `bigram_keys`, between the same neighbours.
+    def pair_keys(self, phrases: Sequence[Sequence[str]]) -> np.ndarray:
+        """`bigram_keys` of each phrase as one (n, 4) float64 array for `bigram_fits_many`:
+        first and last word ids in the count tables (-1 if absent), the first word's smoothed
+        unigram probability and the last word's count."""
+        ids = self._pair_table()[0].get
+        rows = []
+        for phrase in phrases:
+            first, last, uni, last_count = self.bigram_keys(phrase)
+            rows.append((ids(first, -1), ids(last, -1), uni, last_count))
+        return np.array(rows, dtype=np.float64).reshape(len(rows), 4)
 
-        The scan asks this for up to two dozen candidates per span; the pairs rarely repeat, so
-        a memo helps less than doing the arithmetic with the tables bound locally.
+    def bigram_fits_many(
+        self, lefts: Sequence[str], keys: Sequence[np.ndarray], rights: Sequence[str]
+    ) -> list[float]:
+        """`bigram_fit` of many spans' phrases at once, flattened: span k's phrases, given by
+        their `pair_keys` rows `keys[k]`, between `lefts[k]` and `rights[k]`.
+
+        A scan scores a few hundred candidates per document; looking their word pairs up in
+        one sorted array instead of one dictionary probe each saves a third of the features'
+        time. The arithmetic is `_bigram_logprob`'s, operation for operation, and the logarithms
+        are Python's, so the values are identical (not just close) on every CPU.
         """
-        unigrams, bigrams, total = self._unigrams.get, self._bigrams.get, self._total
+        if not keys:
+            return []
+        ids = self._pair_table()[0].get
+        pair_keys, pair_counts = self._pair_table()[1:]
+        unigrams, total = self._unigrams.get, self._total
+        lens = [len(k) for k in keys]
+        table = np.concatenate(keys)
+        left_s = [w.translate(_STRIP) for w in lefts]
+        right_s = [w.translate(_STRIP) for w in rights]
+        left_id = np.repeat(np.array([ids(w, -1) for w in left_s], dtype=np.int64), lens)
+        left_count = np.repeat(np.array([unigrams(w, 0.0) for w in left_s]), lens)
+        right_id = np.repeat(np.array([ids(w, -1) for w in right_s], dtype=np.int64), lens)
+        right_uni = np.repeat(np.array([(unigrams(w, 0.0) + 1.0) / total for w in right_s]), lens)
+        first_id, last_id = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
+        uni, last_count = table[:, 2], table[:, 3]
+        pair = _pair_counts(pair_keys, pair_counts, left_id, first_id)
+        head = np.where(left_count > 0, (pair + 0.4 * uni * 1e3) / (left_count + 1e3), uni)
+        pair = _pair_counts(pair_keys, pair_counts, last_id, right_id)
+        tail = np.where(
+            last_count > 0, (pair + 0.4 * right_uni * 1e3) / (last_count + 1e3), right_uni
+        )
         log = math.log
-        left_s, right_s = left.translate(_STRIP), right.translate(_STRIP)
-        left_count = unigrams(left_s, 0.0)
-        right_uni = (unigrams(right_s, 0.0) + 1.0) / total
-        left_prefix = left_s + " "
-        right_suffix = " " + right_s
-        left_norm = left_count + 1e3
-        out = []
-        for first, last, uni, last_count in keys:
-            if left_count:
-                pair = bigrams(left_prefix + first, 0.0)
-                fit = log((pair + 0.4 * uni * 1e3) / left_norm)
-            else:
-                fit = log(uni)
-            if last_count:
-                pair = bigrams(last + right_suffix, 0.0)
-                fit += log((pair + 0.4 * right_uni * 1e3) / (last_count + 1e3))
-            else:
-                fit += log(right_uni)
-            out.append(fit)
-        return out
+        return [log(a) + log(b) for a, b in zip(head.tolist(), tail.tolist(), strict=True)]
+
+    def _pair_table(self) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+        """Word ids of the count tables, and the bigram counts as sorted int64 pair keys with
+        their counts (built on first use: about 0.2 s)."""
+        table = self.__dict__.get("_pairs")
+        if table is None:
+            ids = {w: k for k, w in enumerate(self._unigrams)}
+            firsts, seconds, counts = [], [], []
+            for pair, count in self._bigrams.items():
+                a, b = pair.split(" ")
+                firsts.append(ids.setdefault(a, len(ids)))
+                seconds.append(ids.setdefault(b, len(ids)))
+                counts.append(count)
+            if len(ids) >= _PAIR_SHIFT:
+                raise ValueError("count tables too large for 19-bit word ids")
+            keys = np.array(firsts, dtype=np.int64) * _PAIR_SHIFT + np.array(seconds)
+            order = np.argsort(keys)
+            table = (ids, keys[order], np.array(counts, dtype=np.float64)[order])
+            self.__dict__["_pairs"] = table
+        return table
 
     def bigram_logprob(self, prev: str, word: str) -> float:
         """Smoothed log P(word | prev) from web bigram counts (words lower-cased)."""
@@ -130,6 +169,16 @@ class ContextModel:
     def unigram_logprob(self, word: str) -> float:
         """Log relative frequency of `word` in web text (add-one smoothed)."""
         return math.log((self._unigrams.get(word.translate(_STRIP), 0.0) + 1.0) / self._total)
+
+
+def _pair_counts(
+    keys: np.ndarray, counts: np.ndarray, first: np.ndarray, second: np.ndarray
+) -> np.ndarray:
+    """Count of each (first, second) word-id pair in the sorted `keys`; 0 if absent or if
+    either id is -1 (a word outside the tables)."""
+    query = np.where((first >= 0) & (second >= 0), first * _PAIR_SHIFT + second, -1)
+    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    return np.where(keys[pos] == query, counts[pos], 0.0)
 
 
 @lru_cache(maxsize=1)

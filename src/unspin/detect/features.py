@@ -92,12 +92,13 @@ class PhraseEntry:
 
     names: tuple[str, ...]
     split: tuple[tuple[str, ...], ...]
-    bigram_keys: tuple[tuple[str, str, float, float], ...]  # per candidate: bigram_fits_keyed
+    pair_keys: np.ndarray  # per candidate: a row of ContextModel.pair_keys
     log_prior: tuple[float, ...]
     weights: tuple[float, ...]
     sources: tuple[str, ...]
     zipf_observed: float
     unigram: float
+    first_unigram: float  # the first word's web unigram log-probability
     function: bool
     oov: bool  # some word unknown to the trigram LM
 
@@ -119,15 +120,17 @@ def phrase_entry(
     if len(words) == 1 or lexicon.has_entry(phrase):
         cands = lexicon.sources_of(phrase, limit=limit)
         if cands or len(words) == 1:
+            unigrams = [context.unigram_logprob(w) for w in words]
             entry = PhraseEntry(
                 names=tuple(c.text for c in cands),
                 split=tuple(tuple(c.text.split()) for c in cands),
-                bigram_keys=tuple(context.bigram_keys(c.text.split()) for c in cands),
+                pair_keys=context.pair_keys([c.text.split() for c in cands]),
                 log_prior=tuple(PRIOR_WEIGHT * math.log(c.weight) for c in cands),
                 weights=tuple(c.weight for c in cands),
                 sources=tuple(c.source for c in cands),
                 zipf_observed=_zipf(phrase),
-                unigram=sum(context.unigram_logprob(w) for w in words) / len(words),
+                unigram=sum(unigrams) / len(words),
+                first_unigram=unigrams[0],
                 function=all(w in FUNCTION_WORDS for w in words),
                 oov=not all(context.known(w) for w in words),
             )
@@ -196,37 +199,58 @@ def extract(
     vocabulary = set(normed)
     limit = FAST_CANDIDATES if fast else max_candidates
 
+    # Only whitespace between two words: a phrase may span them (punctuation breaks it).
+    adjacent = [b.start - a.end <= 2 for a, b in zip(words, words[1:], strict=False)]
+    may_start_phrase = lexicon.may_start_phrase
+    # Every run of words the thesaurus could have produced, with its neighbours: the cheap
+    # first stage (web bigram fit of every candidate) is done for all of them at once.
+    found: list[tuple[int, int, PhraseEntry, str, str]] = []
     for i in range(n):
+        s = sent[i]
+        before = normed[i - 1] if i and sent[i - 1] == s else BOS
         for length in range(1, max_len + 1):
             j = i + length
-            if j > n or sent[j - 1] != sent[i]:
+            if j > n or sent[j - 1] != s:
                 break
-            if length > 1 and not _adjacent(tokens, words[j - 2], words[j - 1]):
+            if length > 1 and not adjacent[j - 2]:
                 break
-            if length == 2 and not lexicon.may_start_phrase(normed[i], normed[i + 1]):
+            if length == 2 and not may_start_phrase(normed[i], normed[i + 1]):
                 break
             entry = phrase_entry(lexicon, context, " ".join(normed[i:j]), limit)
             if entry is None:
                 continue
-            span = _score_span(
-                i,
-                j,
-                normed,
-                sent,
-                entry,
-                context,
-                fast,
-                words,
-                sentence_start,
-                vocabulary,
-                capital_run,
-            )
-            spans.append(span)
-            k = len(spans) - 1
-            for w in range(i, j):
-                if span.suspicion > best_for_word[w]:
-                    best_for_word[w] = span.suspicion
-                    word_span[w] = k
+            after = normed[j] if j < n and sent[j] == s else EOS
+            found.append((i, j, entry, before, after))
+    fits = context.bigram_fits_many(
+        [f[3] for f in found], [f[2].pair_keys for f in found], [f[4] for f in found]
+    )
+    offset = 0
+    for i, j, entry, before, after in found:
+        n_cands = len(entry.names)
+        span = _score_span(
+            i,
+            j,
+            before,
+            after,
+            fits[offset : offset + n_cands],
+            normed,
+            sent,
+            entry,
+            context,
+            fast,
+            words,
+            sentence_start,
+            vocabulary,
+            capital_run,
+        )
+        offset += n_cands
+        spans.append(span)
+        k = len(spans) - 1
+        suspicion = span.suspicion
+        for w in range(i, j):
+            if suspicion > best_for_word[w]:
+                best_for_word[w] = suspicion
+                word_span[w] = k
 
     matrix = np.zeros((n, N_FEATURES), dtype=np.float32)
     for w in range(n):
@@ -367,11 +391,6 @@ def name_runs(words: Sequence[Token], sentence_start: Sequence[bool]) -> list[bo
     return [cap[i] and ((i > 0 and cap[i - 1]) or (i + 1 < n and cap[i + 1])) for i in range(n)]
 
 
-def _adjacent(tokens: list[Token], a: Token, b: Token) -> bool:
-    """Two words are adjacent when only whitespace separates them (no punctuation)."""
-    return b.start - a.end <= 2
-
-
 def context_window(
     normed: Sequence[str], sent: Sequence[int], i: int, j: int
 ) -> tuple[list[str], list[str]]:
@@ -390,6 +409,9 @@ def context_window(
 def _score_span(
     i: int,
     j: int,
+    before: str,
+    after: str,
+    bigram: list[float],
     normed: list[str],
     sent: list[int],
     entry: PhraseEntry,
@@ -400,22 +422,31 @@ def _score_span(
     vocabulary: set[str],
     capital_run: list[bool],
 ) -> Span:
+    """Score words [i, j) against their candidate originals; `before` and `after` are the
+    neighbouring words in the sentence (BOS/EOS at its edges), `bigram` the candidates' web
+    bigram fits between them."""
     observed = normed[i:j]
-    left, right = context_window(normed, sent, i, j)
     length = j - i
-    before, after = left[-1], right[0]
-    bigram_fit = context.bigram_fit
-    obs_bigram = bigram_fit(before, observed, after)
-    obs_fit = obs_bigram if fast else context.window_logprob(left, observed, right)
+    bigram_logprob = context.bigram_logprob
+    first_fit = bigram_logprob(before, observed[0])
+    obs_bigram = first_fit + bigram_logprob(observed[-1], after)
+    if fast:
+        obs_fit = obs_bigram
+        # How much the left context raises the first word's probability over its base rate.
+        surprise = first_fit - entry.first_unigram
+    else:
+        left, right = context_window(normed, sent, i, j)
+        obs_fit = context.window_logprob(left, observed, right)
+        surprise = context.logprob(observed[0], left) - context.logprob(observed[0])
 
     # Stage 1: every candidate by web bigram fit and prior (cheap). Stage 2 (default mode):
     # the most promising few, and the top-prior one, again with the trigram LM window.
     split, log_w = entry.split, entry.log_prior
     n_cands = len(split)
-    bigram = context.bigram_fits_keyed(before, entry.bigram_keys, after)
     scores = [b + lw for b, lw in zip(bigram, log_w, strict=True)]
-    fits = list(bigram)
+    fits = bigram
     if not fast and n_cands:
+        fits = list(bigram)
         shortlist = sorted(range(n_cands), key=scores.__getitem__, reverse=True)
         shortlist = shortlist[:TRIGRAM_SHORTLIST]
         if 0 not in shortlist:
@@ -424,7 +455,9 @@ def _score_span(
             fits[k] = context.window_logprob(left, split[k], right)
         # candidates not rescored rank after the rescored ones
         scores = [fits[k] + log_w[k] if k in shortlist else scores[k] - 1e6 for k in range(n_cands)]
-    best_idx = max(range(n_cands), key=scores.__getitem__) if n_cands else -1
+    # Best first; the sort is stable, so ties keep the thesaurus order (as max() would).
+    order = sorted(range(n_cands), key=scores.__getitem__, reverse=True)
+    best_idx = order[0] if n_cands else -1
 
     head = words[i].text
     capital_mid = float(head[:1].isupper() and not sentence_start[i] and not head.isupper())
@@ -433,13 +466,6 @@ def _score_span(
     function = float(entry.function)
     oov = float(entry.oov) if not fast else 0.0
     unigram = entry.unigram
-    # How much the left context raises the first word's probability over its base rate.
-    if fast:
-        surprise = context.bigram_logprob(left[-1], observed[0]) - context.unigram_logprob(
-            observed[0]
-        )
-    else:
-        surprise = context.logprob(observed[0], left) - context.logprob(observed[0])
 
     if best_idx >= 0:
         best_words = split[best_idx]
@@ -485,7 +511,6 @@ def _score_span(
         feats[16] = float(sentence_start[i])
         feats[17] = function
         suspicion = -50.0 + 2.0 * capital_mid
-    order = sorted(range(n_cands), key=scores.__getitem__, reverse=True)
     return Span(
         first=i,
         last=j,
