@@ -125,7 +125,9 @@ def test_batched_bigram_fits_equal_bigram_fit(context):
     expected = [context.bigram_fit(left, p, right) for left, right in contexts for p in phrases]
     assert batched == expected
     # the table holds these pairs: the batch found them, not only the back-off
-    assert context.bigram_fit("new", ["york"], "city") > context.bigram_fit("new", ["power"], "city")
+    assert context.bigram_fit("new", ["york"], "city") > context.bigram_fit(
+        "new", ["power"], "city"
+    )
     assert context.bigram_fits_many([], [], []) == []
 
 
