@@ -91,11 +91,13 @@ class ContextModel:
         first and last word ids in the count tables (-1 if absent), the first word's smoothed
         unigram probability and the last word's count."""
         ids = self._pair_table()[0].get
-        rows = []
-        for phrase in phrases:
-            first, last, uni, last_count = self.bigram_keys(phrase)
-            rows.append((ids(first, -1), ids(last, -1), uni, last_count))
-        return np.array(rows, dtype=np.float64).reshape(len(rows), 4)
+        unigrams, total = self._unigrams.get, self._total
+        flat: list[float] = []
+        for phrase in phrases:  # bigram_keys, inlined: a scan builds these for every new word
+            first, last = phrase[0].translate(_STRIP), phrase[-1].translate(_STRIP)
+            flat += (ids(first, -1), ids(last, -1), (unigrams(first, 0.0) + 1.0) / total)
+            flat.append(unigrams(last, 0.0))
+        return np.array(flat, dtype=np.float64).reshape(len(phrases), 4)
 
     def bigram_fits_many(
         self, lefts: Sequence[str], keys: Sequence[np.ndarray], rights: Sequence[str]

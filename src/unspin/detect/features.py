@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -100,7 +101,6 @@ class PhraseEntry:
     unigram: float
     first_unigram: float  # the first word's web unigram log-probability
     function: bool
-    oov: bool  # some word unknown to the trigram LM
 
 
 _ENTRY_CACHE: dict[tuple[int, str, int], PhraseEntry | None] = {}
@@ -132,7 +132,6 @@ def phrase_entry(
                 unigram=sum(unigrams) / len(words),
                 first_unigram=unigrams[0],
                 function=all(w in FUNCTION_WORDS for w in words),
-                oov=not all(context.known(w) for w in words),
             )
     if len(_ENTRY_CACHE) >= _ENTRY_CACHE_MAX:
         _ENTRY_CACHE.clear()
@@ -141,6 +140,13 @@ def phrase_entry(
 
 
 _MISSING = object()
+
+
+@lru_cache(maxsize=300_000)
+def _unknown_to_lm(context: ContextModel, phrase: str) -> bool:
+    """Whether some word of `phrase` is outside the trigram LM's vocabulary (a default-mode
+    feature; --fast, which has no trigram LM, never asks)."""
+    return not all(context.known(w) for w in phrase.split(" "))
 
 
 @dataclass(slots=True)
@@ -464,7 +470,7 @@ def _score_span(
     in_name = float(any(capital_run[i:j]))
     zipf_obs = entry.zipf_observed
     function = float(entry.function)
-    oov = float(entry.oov) if not fast else 0.0
+    oov = 0.0 if fast else float(_unknown_to_lm(context, " ".join(observed)))
     unigram = entry.unigram
 
     if best_idx >= 0:

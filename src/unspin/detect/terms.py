@@ -63,23 +63,39 @@ class TermIndex:
             words = tuple(term.split(" "))
             self.by_first.setdefault((len(words), words[0]), []).append(words)
         self.vocabulary = frozenset(w for t in terms for w in t.split(" "))
+        # Which term lengths a word may begin or end: a window whose words cannot is skipped
+        # before any reading is tried (most windows of a text).
+        self.first_lengths: dict[str, set[int]] = {}
+        self.last_lengths: dict[str, set[int]] = {}
+        for term in terms:
+            words = term.split(" ")
+            self.first_lengths.setdefault(words[0], set()).add(len(words))
+            self.last_lengths.setdefault(words[-1], set()).add(len(words))
         self.lengths = sorted({n for n, _ in self.by_first}, reverse=True)
-        self._options: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
+        self._options: dict[
+            tuple[str, tuple[str, ...]], tuple[dict[str, float], set[int], set[int]]
+        ] = {}
         # (observed words, candidate limit, lexicon id) -> best reading; windows recur a lot.
         self._readings: dict[tuple[tuple[str, ...], int, int], _Reading | None] = {}
 
     def options(
         self, word: str, names: Sequence[str], weights: Sequence[float]
-    ) -> dict[str, float]:
+    ) -> tuple[dict[str, float], set[int], set[int]]:
         """Term words `word` may stand for: itself, or one of its thesaurus sources `names`
-        (with their link priors `weights`), as {term word: log prior}."""
+        (with their link priors `weights`), as {term word: log prior}; and the term lengths
+        those readings may begin and end."""
         key = (word, tuple(names))
         hit = self._options.get(key)
         if hit is None:
-            hit = {word: 0.0} if word in self.vocabulary else {}
+            readings = {word: 0.0} if word in self.vocabulary else {}
             for name, weight in zip(names, weights, strict=True):
-                if name in self.vocabulary and name not in hit:
-                    hit[name] = math.log(weight)
+                if name in self.vocabulary and name not in readings:
+                    readings[name] = math.log(weight)
+            hit = (
+                readings,
+                _lengths(readings, self.first_lengths),
+                _lengths(readings, self.last_lengths),
+            )
             if len(self._options) >= 300_000:
                 self._options.clear()
             self._options[key] = hit
@@ -116,20 +132,25 @@ def find_term_repairs(
     n = len(normed)
     if not index.counts or n < 2:
         return []
-    options = []
+    options, starts, ends = [], [], []
     for w in normed:
         entry = phrase_entry(lexicon, context, w, limit)
         if entry is None:
-            options.append(index.options(w, (), ()))
+            readings, first, last = index.options(w, (), ())
         else:
-            options.append(index.options(w, entry.names, entry.weights))
+            readings, first, last = index.options(w, entry.names, entry.weights)
+        options.append(readings)
+        starts.append(first)
+        ends.append(last)
     found: list[TermRepair] = []
     for i in range(n):
-        if not options[i]:
+        if not starts[i]:
             continue
         for length in index.lengths:
             j = i + length
             if j > n or sent[j - 1] != sent[i]:
+                continue
+            if length not in starts[i] or length not in ends[j - 1]:
                 continue
             if not all(options[i:j]):
                 continue
@@ -158,6 +179,16 @@ def find_term_repairs(
                 continue
             found.append(TermRepair(i, j, " ".join(term), link_score + gain))
     return _non_overlapping(found)
+
+
+def _lengths(options: Mapping[str, float], by_word: Mapping[str, set[int]]) -> set[int]:
+    """The term lengths any of a word's readings may begin (or end), per `by_word`."""
+    out: set[int] = set()
+    for word in options:
+        hit = by_word.get(word)
+        if hit:
+            out |= hit
+    return out
 
 
 def association(context: ContextModel, words: Sequence[str]) -> float:
