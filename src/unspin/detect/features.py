@@ -101,6 +101,12 @@ class PhraseEntry:
     unigram: float
     first_unigram: float  # the first word's web unigram log-probability
     function: bool
+    log_n: float  # log1p(number of candidates)
+    max_weight: float
+    # per candidate: is it a phrase link, in both WordNet and Moby, an observed swap; and its
+    # content (non-function) words, for "does the original survive elsewhere in the text"
+    source_flags: tuple[tuple[float, float, float], ...]
+    content: tuple[frozenset[str], ...]
 
 
 _ENTRY_CACHE: dict[tuple[int, str, int], PhraseEntry | None] = {}
@@ -121,17 +127,30 @@ def phrase_entry(
         cands = lexicon.sources_of(phrase, limit=limit)
         if cands or len(words) == 1:
             unigrams = [context.unigram_logprob(w) for w in words]
+            split = tuple(tuple(c.text.split()) for c in cands)
+            weights = tuple(c.weight for c in cands)
             entry = PhraseEntry(
                 names=tuple(c.text for c in cands),
-                split=tuple(tuple(c.text.split()) for c in cands),
-                pair_keys=context.pair_keys([c.text.split() for c in cands]),
-                log_prior=tuple(PRIOR_WEIGHT * math.log(c.weight) for c in cands),
-                weights=tuple(c.weight for c in cands),
+                split=split,
+                pair_keys=context.pair_keys(split),
+                log_prior=tuple(PRIOR_WEIGHT * math.log(w) for w in weights),
+                weights=weights,
                 sources=tuple(c.source for c in cands),
                 zipf_observed=_zipf(phrase),
                 unigram=sum(unigrams) / len(words),
                 first_unigram=unigrams[0],
                 function=all(w in FUNCTION_WORDS for w in words),
+                log_n=math.log1p(len(cands)),
+                max_weight=max(weights, default=0.0),
+                source_flags=tuple(
+                    (
+                        float("phrase" in c.source),
+                        float("wordnet" in c.source and "moby" in c.source),
+                        float("observed" in c.source),
+                    )
+                    for c in cands
+                ),
+                content=tuple(frozenset(w for w in ws if w not in FUNCTION_WORDS) for ws in split),
             )
     if len(_ENTRY_CACHE) >= _ENTRY_CACHE_MAX:
         _ENTRY_CACHE.clear()
@@ -475,21 +494,21 @@ def _score_span(
     unigram = entry.unigram
 
     if best_idx >= 0:
-        best_words = split[best_idx]
-        best_source = entry.sources[best_idx]
+        best_len = len(split[best_idx])
         delta = fits[best_idx] - obs_fit
+        phrase_link, both, observed_swap = entry.source_flags[best_idx]
         feats = [
             1.0,
-            math.log1p(n_cands),
+            entry.log_n,
             float(length),
-            float(len(best_words) - length),
+            float(best_len - length),
             zipf_obs,
             _zipf(entry.names[best_idx]),
-            max(entry.weights),
+            entry.max_weight,
             entry.weights[best_idx],
             delta,
             fits[0] - obs_fit,
-            delta / max(length, len(best_words)),
+            delta / max(length, best_len),
             bigram[best_idx] - obs_bigram,
             obs_fit / (length + 2),
             unigram,
@@ -497,10 +516,10 @@ def _score_span(
             capital_mid,
             float(sentence_start[i]),
             function,
-            float("phrase" in best_source),
-            float("wordnet" in best_source and "moby" in best_source),
-            float("observed" in best_source),
-            float(any(w in vocabulary for w in best_words if w not in FUNCTION_WORDS)),
+            phrase_link,
+            both,
+            observed_swap,
+            float(not vocabulary.isdisjoint(entry.content[best_idx])),
             surprise,
             in_name,
         ]

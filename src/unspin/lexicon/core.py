@@ -206,6 +206,7 @@ class Lexicon:
         self._cached_lookup = lru_cache(maxsize=200_000)(self._lookup)
         self._cached_inflect = lru_cache(maxsize=200_000)(self._inflect)
         self.has_entry = lru_cache(maxsize=500_000)(self._has_entry)  # type: ignore[method-assign]
+        self.may_start_phrase = lru_cache(maxsize=500_000)(self._may_start_phrase)  # type: ignore[method-assign]
         self._first_pairs: set[tuple[str, str]] | None = None
 
     # ----------------------------------------------------------------- build, load, save
@@ -305,7 +306,11 @@ class Lexicon:
 
         A cheap gate for scanning: most word pairs start no thesaurus phrase, so longer n-grams
         from them need no lookup. It admits inflected heads the way `has_entry` does.
+        (Memoised per instance in __init__.)
         """
+        return self._may_start_phrase(first, second)
+
+    def _may_start_phrase(self, first: str, second: str) -> bool:
         pairs = self._first_pairs
         if pairs is None:
             pairs = set()
