@@ -24,3 +24,26 @@ def test_counts_cache_round_trip_and_repair(tmp_path, monkeypatch):
     assert _fresh_counts() == parsed
     assert cache.stat().st_size > 1000  # and it was written again whole
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_pair_keys_hold_every_bigram_count():
+    """The sorted pair keys the scan batches its lookups through give exactly the bigram
+    dictionary's counts, for every pair in it, and 0 for pairs it lacks."""
+    import numpy as np
+
+    unigrams, bigrams, _, extra, keys, counts = context_model._load_counts()
+    ids = {w: k for k, w in enumerate([*unigrams, *extra])}
+    keys, counts = np.frombuffer(keys, dtype=np.int64), np.frombuffer(counts)
+    pairs = [p.split(" ") for p in bigrams]
+    first = np.array([ids[a] for a, _ in pairs])
+    second = np.array([ids[b] for _, b in pairs])
+    found = context_model._pair_counts(keys, counts, first, second)
+    assert found.tolist() == list(bigrams.values())
+    # a pair of known words the table lacks counts 0, and so does an unknown word (-1)
+    a, b = next(
+        (a, b) for a in ("zebra", "the") for b in ("the", "of") if f"{a} {b}" not in bigrams
+    )
+    missing = context_model._pair_counts(
+        keys, counts, np.array([ids[a], -1]), np.array([ids[b], ids["the"]])
+    )
+    assert missing.tolist() == [0.0, 0.0]

@@ -39,7 +39,7 @@ class ContextModel:
         config = Config()
         path = str(Path(get_model_path()) / "en-us" / "en-us.lm.bin")
         self._lm = NGramModel(config, LogMath(1.0001), path)
-        self._unigrams, self._bigrams, self._total = _load_counts()
+        self._unigrams, self._bigrams, self._total, *self._pair_data = _load_counts()
         # Memoised per instance: the same word pairs recur across candidates and documents.
         self.bigram_logprob = lru_cache(maxsize=1_000_000)(self._bigram_logprob)  # type: ignore[method-assign]
 
@@ -136,21 +136,13 @@ class ContextModel:
 
     def _pair_table(self) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
         """Word ids of the count tables, and the bigram counts as sorted int64 pair keys with
-        their counts (built on first use: about 0.2 s)."""
+        their counts (the ids dictionary is made on first use: a few hundredths of a second)."""
         table = self.__dict__.get("_pairs")
         if table is None:
+            extra, keys, counts = self._pair_data
             ids = {w: k for k, w in enumerate(self._unigrams)}
-            firsts, seconds, counts = [], [], []
-            for pair, count in self._bigrams.items():
-                a, b = pair.split(" ")
-                firsts.append(ids.setdefault(a, len(ids)))
-                seconds.append(ids.setdefault(b, len(ids)))
-                counts.append(count)
-            if len(ids) >= _PAIR_SHIFT:
-                raise ValueError("count tables too large for 19-bit word ids")
-            keys = np.array(firsts, dtype=np.int64) * _PAIR_SHIFT + np.array(seconds)
-            order = np.argsort(keys)
-            table = (ids, keys[order], np.array(counts, dtype=np.float64)[order])
+            ids.update((w, len(self._unigrams) + k) for k, w in enumerate(extra))
+            table = (ids, np.frombuffer(keys, dtype=np.int64), np.frombuffer(counts))
             self.__dict__["_pairs"] = table
         return table
 
@@ -183,10 +175,14 @@ def _pair_counts(
     return np.where(keys[pos] == query, counts[pos], 0.0)
 
 
+_Counts = tuple[dict[str, float], dict[str, float], float, list[str], bytes, bytes]
+
+
 @lru_cache(maxsize=1)
-def _load_counts() -> tuple[dict[str, float], dict[str, float], float]:
-    """The Norvig unigram and bigram counts: parsed from wordsegment's text files once, then
-    read from a marshal copy in the cache dir (about twice as fast as parsing, at every load)."""
+def _load_counts() -> _Counts:
+    """The Norvig unigram and bigram counts, plus the bigrams as sorted pair keys (see
+    `_pair_arrays`): parsed from wordsegment's text files once, then read from a marshal copy
+    in the cache dir (about twice as fast as parsing, at every load)."""
     import marshal
 
     import wordsegment
@@ -195,16 +191,47 @@ def _load_counts() -> tuple[dict[str, float], dict[str, float], float]:
 
     base = Path(wordsegment.__file__).parent
     stamp = f"{wordsegment.__version__}-{marshal.version}-{(base / 'bigrams.txt').stat().st_size}"
-    cache = default_cache_dir() / f"wordsegment-counts-{stamp}.marshal"
+    cache = default_cache_dir() / f"wordsegment-counts-{_COUNTS_FORMAT}-{stamp}.marshal"
     try:
-        unigrams, bigrams, total = marshal.loads(cache.read_bytes())
-        return unigrams, bigrams, total
+        counts = marshal.loads(cache.read_bytes())
+        if isinstance(counts, tuple) and len(counts) == 6:
+            return counts
     except (OSError, EOFError, ValueError, TypeError):
         pass  # not built yet, or unreadable: parse the text files
     unigrams, bigrams = _parse_counts(base / "unigrams.txt"), _parse_counts(base / "bigrams.txt")
     total = float(sum(unigrams.values()))
-    write_cache_file(cache, marshal.dumps((unigrams, bigrams, total)))
-    return unigrams, bigrams, total
+    counts = (unigrams, bigrams, total, *_pair_arrays(unigrams, bigrams))
+    write_cache_file(cache, marshal.dumps(counts))
+    return counts
+
+
+# Bump when `_load_counts` caches something else.
+_COUNTS_FORMAT = 2
+
+
+def _pair_arrays(
+    unigrams: dict[str, float], bigrams: dict[str, float]
+) -> tuple[list[str], bytes, bytes]:
+    """Word ids for the count tables (the unigram words in order, then the words found only in
+    bigrams, returned), and the bigrams as sorted int64 keys `first id << 19 | second id` with
+    their float64 counts (as bytes, for the marshal copy)."""
+    ids = {w: k for k, w in enumerate(unigrams)}
+    extra: list[str] = []
+    firsts, seconds, counts = [], [], []
+    for pair, count in bigrams.items():
+        a, b = pair.split(" ")
+        for w in (a, b):
+            if w not in ids:
+                ids[w] = len(ids)
+                extra.append(w)
+        firsts.append(ids[a])
+        seconds.append(ids[b])
+        counts.append(count)
+    if len(ids) >= _PAIR_SHIFT:
+        raise ValueError("count tables too large for 19-bit word ids")
+    keys = np.array(firsts, dtype=np.int64) * _PAIR_SHIFT + np.array(seconds, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    return extra, keys[order].tobytes(), np.array(counts, dtype=np.float64)[order].tobytes()
 
 
 def _parse_counts(path: Path) -> dict[str, float]:
