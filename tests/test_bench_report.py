@@ -80,8 +80,10 @@ def test_speed_section_shows_one_core_and_all_cores(tmp_path):
         "model_profiles": ["spinbot"], "main": _evaluated("spinbot", 0.9, 0.01),
         "speed": speed,
         "speed_all_cores": {**speed, "words_per_second": 2300.0, "one_core": False, "workers": 2},
+        "speed_fast_bulk": {**speed, "words": 250000, "words_per_second": 21000.0},
     }  # fmt: skip
     write_detect_report(figures, rows, tmp_path)
     speed_part = (tmp_path / "report.md").read_text().split("## Speed")[1]
     assert "default: 1200.0 words/s end to end" in speed_part
+    assert "--fast, every held-out paragraph: 21000.0 words/s end to end over 250000" in speed_part
     assert "all 2 cores (`--workers 2`): 2300.0 words/s" in speed_part

@@ -147,7 +147,12 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
             _tortured(figures["tortured"]),
         ]
     lines += ["", "## Speed (`unspin scan --format jsonl`, one core)", ""]
-    for key, label in (("speed", figures["mode"]), ("speed_fast", "--fast")):
+    labels = (
+        ("speed", figures["mode"]),
+        ("speed_fast", "--fast"),
+        ("speed_fast_bulk", "--fast, every held-out paragraph"),
+    )
+    for key, label in labels:
         if key not in figures:
             continue
         s = figures[key]
