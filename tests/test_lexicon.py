@@ -147,6 +147,17 @@ def test_limit_is_respected(lexicon: Lexicon) -> None:
     assert lexicon.sources_of("good", limit=0) == []
 
 
+@pytest.mark.parametrize("phrase", ["good", "said", "running", "better", "in the end", "leaves"])
+def test_a_small_limit_is_the_head_of_a_large_one(lexicon: Lexicon, phrase: str) -> None:
+    # Lookups convert their best-weighted neighbours in chunks and stop once `limit` distinct
+    # forms are found; the result must be the head of the complete list whatever the chunking
+    # (inflected readings merged, duplicates and missing forms skipped).
+    for lookup in (lexicon.sources_of, lexicon.synonyms_of):
+        full = lookup(phrase, limit=10_000)
+        for limit in (1, 6, 24, 33, 100):
+            assert lookup(phrase, limit=limit) == full[:limit]
+
+
 def test_queries_are_normalised(lexicon: Lexicon) -> None:
     assert lexicon.sources_of("Resistance") == lexicon.sources_of("resistance")
     assert lexicon.sources_of("  In the  Long run ") == lexicon.sources_of("in the long run")

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from operator import add
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -469,7 +470,7 @@ def _score_span(
     # the most promising few, and the top-prior one, again with the trigram LM window.
     split, log_w = entry.split, entry.log_prior
     n_cands = len(split)
-    scores = [b + lw for b, lw in zip(bigram, log_w, strict=True)]
+    scores = list(map(add, bigram, log_w))  # map, not a comprehension: no frame per span
     fits = bigram
     if not fast and n_cands:
         fits = list(bigram)
@@ -540,8 +541,8 @@ def _score_span(
     return Span(
         first=i,
         last=j,
-        candidates=[entry.names[k] for k in order],
-        scores=[scores[k] for k in order],
+        candidates=list(map(entry.names.__getitem__, order)),
+        scores=list(map(scores.__getitem__, order)),
         suspicion=suspicion,
         features=feats,
     )

@@ -377,29 +377,40 @@ class Lexicon:
             if len(links):
                 links_parts.append(links)
                 other_parts.append(other)
-                tag_parts.append(np.full(len(links), tag, dtype=np.int16))
+                tag_parts.append(tag)
         if not links_parts:
             return ()
-        links = np.concatenate(links_parts)
-        other = np.concatenate(other_parts)
-        tags = np.concatenate(tag_parts)
+        if len(links_parts) == 1:  # the usual case: one reading, nothing to merge
+            links, other = links_parts[0], other_parts[0]
+            tags = None
+        else:
+            links = np.concatenate(links_parts)
+            other = np.concatenate(other_parts)
+            tags = np.repeat(
+                np.array(tag_parts, dtype=np.int16), [len(part) for part in links_parts]
+            )
         weights = self._link_prior[links] * self._freq_factor[other]
         order = np.argsort(-weights, kind="stable")
         out: list[Candidate] = []
         seen = {q}
-        # Plain lists in sorted order: indexing numpy arrays one scalar at a time costs more
-        # than the whole sort on these short rows.
-        others, tag_list = other[order].tolist(), tags[order].tolist()
-        weight_list, srcs = weights[order].tolist(), self._link_src[links][order].tolist()
         pool, inflect = self._pool, self._cached_inflect
-        for cand, tag, weight, src in zip(others, tag_list, weight_list, srcs, strict=True):
-            text = pool[cand] if tag < 0 else inflect(cand, tag)
-            if text is None or text in seen:
-                continue
-            seen.add(text)
-            out.append(Candidate(text, round(weight, 4), _SOURCE_NAMES[src]))
-            if len(out) >= limit:
-                break
+        # Plain lists in sorted order: indexing numpy arrays one scalar at a time costs more
+        # than the whole sort on these short rows. Only a prefix is converted at first: most
+        # queries fill `limit` from their first few neighbours.
+        step = max(4 * limit, 32)
+        for at in range(0, len(order), step):
+            part = order[at : at + step]
+            others, weight_list = other[part].tolist(), weights[part].tolist()
+            srcs = self._link_src[links[part]].tolist()
+            tag_list = [tag_parts[0]] * len(part) if tags is None else tags[part].tolist()
+            for cand, tag, weight, src in zip(others, tag_list, weight_list, srcs, strict=True):
+                text = pool[cand] if tag < 0 else inflect(cand, tag)
+                if text is None or text in seen:
+                    continue
+                seen.add(text)
+                out.append(Candidate(text, round(weight, 4), _SOURCE_NAMES[src]))
+                if len(out) >= limit:
+                    return tuple(out)
         return tuple(out)
 
     def _inflect(self, cand: int, tag: int) -> str | None:
