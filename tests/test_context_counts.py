@@ -31,8 +31,9 @@ def test_pair_keys_hold_every_bigram_count():
     dictionary's counts, for every pair in it, and 0 for pairs it lacks."""
     import numpy as np
 
-    unigrams, bigrams, _, extra, keys, counts = context_model._load_counts()
-    ids = {w: k for k, w in enumerate([*unigrams, *extra])}
+    unigrams, bigrams, _, words, keys, counts = context_model._load_counts()
+    ids = {w: k for k, w in enumerate(words)}
+    assert set(ids) == {w for pair in bigrams for w in pair.split(" ")}
     keys, counts = np.frombuffer(keys, dtype=np.int64), np.frombuffer(counts)
     pairs = [p.split(" ") for p in bigrams]
     first = np.array([ids[a] for a, _ in pairs])
@@ -40,9 +41,7 @@ def test_pair_keys_hold_every_bigram_count():
     found = context_model._pair_counts(keys, counts, first, second)
     assert found.tolist() == list(bigrams.values())
     # a pair of known words the table lacks counts 0, and so does an unknown word (-1)
-    a, b = next(
-        (a, b) for a in ("zebra", "the") for b in ("the", "of") if f"{a} {b}" not in bigrams
-    )
+    a, b = next((a, b) for a in ids for b in ("the", "of") if f"{a} {b}" not in bigrams)
     missing = context_model._pair_counts(
         keys, counts, np.array([ids[a], -1]), np.array([ids[b], ids["the"]])
     )

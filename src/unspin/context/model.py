@@ -135,13 +135,12 @@ class ContextModel:
         return [log(a) + log(b) for a, b in zip(head.tolist(), tail.tolist(), strict=True)]
 
     def _pair_table(self) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
-        """Word ids of the count tables, and the bigram counts as sorted int64 pair keys with
-        their counts (the ids dictionary is made on first use: a few hundredths of a second)."""
+        """Ids of the words that occur in some bigram (any other word pairs with nothing), and
+        the bigram counts as sorted int64 pair keys with their counts."""
         table = self.__dict__.get("_pairs")
         if table is None:
-            extra, keys, counts = self._pair_data
-            ids = {w: k for k, w in enumerate(self._unigrams)}
-            ids.update((w, len(self._unigrams) + k) for k, w in enumerate(extra))
+            words, keys, counts = self._pair_data
+            ids = {w: k for k, w in enumerate(words)}
             table = (ids, np.frombuffer(keys, dtype=np.int64), np.frombuffer(counts))
             self.__dict__["_pairs"] = table
         return table
@@ -200,38 +199,32 @@ def _load_counts() -> _Counts:
         pass  # not built yet, or unreadable: parse the text files
     unigrams, bigrams = _parse_counts(base / "unigrams.txt"), _parse_counts(base / "bigrams.txt")
     total = float(sum(unigrams.values()))
-    counts = (unigrams, bigrams, total, *_pair_arrays(unigrams, bigrams))
+    counts = (unigrams, bigrams, total, *_pair_arrays(bigrams))
     write_cache_file(cache, marshal.dumps(counts))
     return counts
 
 
 # Bump when `_load_counts` caches something else.
-_COUNTS_FORMAT = 2
+_COUNTS_FORMAT = 3
 
 
-def _pair_arrays(
-    unigrams: dict[str, float], bigrams: dict[str, float]
-) -> tuple[list[str], bytes, bytes]:
-    """Word ids for the count tables (the unigram words in order, then the words found only in
-    bigrams, returned), and the bigrams as sorted int64 keys `first id << 19 | second id` with
-    their float64 counts (as bytes, for the marshal copy)."""
-    ids = {w: k for k, w in enumerate(unigrams)}
-    extra: list[str] = []
+def _pair_arrays(bigrams: dict[str, float]) -> tuple[list[str], bytes, bytes]:
+    """The words that occur in some bigram (a word's id is its place in this list), and the
+    bigrams as sorted int64 keys `first id << 19 | second id` with their float64 counts (as
+    bytes, for the marshal copy). A word outside the list has no bigram at all, so the scan
+    needs no id for it: 23,000 ids instead of the unigram table's 333,000."""
+    ids: dict[str, int] = {}
     firsts, seconds, counts = [], [], []
     for pair, count in bigrams.items():
         a, b = pair.split(" ")
-        for w in (a, b):
-            if w not in ids:
-                ids[w] = len(ids)
-                extra.append(w)
-        firsts.append(ids[a])
-        seconds.append(ids[b])
+        firsts.append(ids.setdefault(a, len(ids)))
+        seconds.append(ids.setdefault(b, len(ids)))
         counts.append(count)
     if len(ids) >= _PAIR_SHIFT:
-        raise ValueError("count tables too large for 19-bit word ids")
+        raise ValueError("bigram table too large for 19-bit word ids")
     keys = np.array(firsts, dtype=np.int64) * _PAIR_SHIFT + np.array(seconds, dtype=np.int64)
     order = np.argsort(keys, kind="stable")
-    return extra, keys[order].tobytes(), np.array(counts, dtype=np.float64)[order].tobytes()
+    return list(ids), keys[order].tobytes(), np.array(counts, dtype=np.float64)[order].tobytes()
 
 
 def _parse_counts(path: Path) -> dict[str, float]:

@@ -107,7 +107,7 @@ class PhraseEntry:
     # per candidate: is it a phrase link, in both WordNet and Moby, an observed swap; and its
     # content (non-function) words, for "does the original survive elsewhere in the text"
     source_flags: tuple[tuple[float, float, float], ...]
-    content: tuple[frozenset[str], ...]
+    content: tuple[tuple[str, ...], ...]
 
 
 _ENTRY_CACHE: dict[tuple[int, str, int], PhraseEntry | None] = {}
@@ -143,15 +143,8 @@ def phrase_entry(
                 function=all(w in FUNCTION_WORDS for w in words),
                 log_n=math.log1p(len(cands)),
                 max_weight=max(weights, default=0.0),
-                source_flags=tuple(
-                    (
-                        float("phrase" in c.source),
-                        float("wordnet" in c.source and "moby" in c.source),
-                        float("observed" in c.source),
-                    )
-                    for c in cands
-                ),
-                content=tuple(frozenset(w for w in ws if w not in FUNCTION_WORDS) for ws in split),
+                source_flags=tuple(_source_flags(c.source) for c in cands),
+                content=tuple(tuple(w for w in ws if w not in FUNCTION_WORDS) for ws in split),
             )
     if len(_ENTRY_CACHE) >= _ENTRY_CACHE_MAX:
         _ENTRY_CACHE.clear()
@@ -160,6 +153,17 @@ def phrase_entry(
 
 
 _MISSING = object()
+
+
+@lru_cache(maxsize=64)
+def _source_flags(source: str) -> tuple[float, float, float]:
+    """A link's source as features: a phrase link, in both WordNet and Moby, an observed swap
+    (one shared tuple per source name, not one per candidate)."""
+    return (
+        float("phrase" in source),
+        float("wordnet" in source and "moby" in source),
+        float("observed" in source),
+    )
 
 
 @lru_cache(maxsize=300_000)
