@@ -45,6 +45,11 @@ def test_first_pieces_point_at_each_words_first_piece():
     offsets = [(0, 2), (2, 8), (8, 12), (13, 17)]
     spans = [(0, 12), (13, 17), (18, 20)]
     assert first_pieces(offsets, spans).tolist() == [0, 3, -1]
+    # special tokens (empty offsets) are never a word's piece; a word between pieces has none
+    offsets = [(0, 0), (0, 3), (5, 9), (0, 0)]
+    assert first_pieces(offsets, [(0, 3), (3, 4), (5, 9), (9, 12)]).tolist() == [1, -1, 2, -1]
+    assert first_pieces(offsets, []).tolist() == []
+    assert first_pieces([(0, 0)], [(0, 3)]).tolist() == [-1]
 
 
 def test_forward_matches_the_pretrained_bert():

@@ -462,11 +462,15 @@ def first_pieces(
     starts = np.array([a if b > a else -1 for a, b in offsets], dtype=np.int64)
     out = np.full(len(spans), -1, dtype=np.int64)
     order = np.flatnonzero(starts >= 0)
+    if not len(order) or not len(spans):
+        return out
     piece_starts = starts[order]
-    for i, (a, b) in enumerate(spans):
-        j = int(np.searchsorted(piece_starts, a))
-        if j < len(order) and piece_starts[j] < b:
-            out[i] = order[j]
+    bounds = np.array(spans, dtype=np.int64).reshape(len(spans), 2)
+    # the first piece starting at or after each word's start, if it starts before its end
+    j = np.searchsorted(piece_starts, bounds[:, 0])
+    inside = j < len(order)
+    inside[inside] = piece_starts[j[inside]] < bounds[inside, 1]
+    out[inside] = order[j[inside]]
     return out
 
 

@@ -428,12 +428,21 @@ def context_window(
     """Up to two words left and right of words [i, j) in the same sentence, padded with
     BOS/EOS at the sentence edges: the window the LM scores a phrase in."""
     s = sent[i]
-    left = [normed[k] for k in range(max(0, i - 2), i) if sent[k] == s]
-    right = [normed[k] for k in range(j, min(len(normed), j + 2)) if sent[k] == s]
+    n = len(normed)
+    left = []  # written out: every span of every scan asks for its window
+    if i >= 2 and sent[i - 2] == s:
+        left.append(normed[i - 2])
+    if i >= 1 and sent[i - 1] == s:
+        left.append(normed[i - 1])
     if len(left) < 2:
-        left = [BOS, *left]
+        left.insert(0, BOS)
+    right = []
+    if j < n and sent[j] == s:
+        right.append(normed[j])
+    if j + 1 < n and sent[j + 1] == s:
+        right.append(normed[j + 1])
     if len(right) < 2:
-        right = [*right, EOS]
+        right.append(EOS)
     return left, right
 
 
