@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from unspin.context.model import get_context_model
-from unspin.detect.features import FEATURE_NAMES, extract, norm_word
+from unspin.detect.features import (
+    FAST_CANDIDATES,
+    FEATURE_NAMES,
+    MAX_CANDIDATES,
+    extract,
+    norm_word,
+)
 from unspin.detect.model import SpinModel
 from unspin.detect.scan import scan_text
 from unspin.lexicon import get_lexicon
@@ -27,9 +33,9 @@ TEXT = (
 COL = {name: k for k, name in enumerate(RANK_FEATURE_NAMES)}
 
 
-def _doc():
+def _doc(fast: bool = False):
     lexicon, context = get_lexicon(), get_context_model()
-    feats = extract(tokenize(TEXT), lexicon, context)
+    feats = extract(tokenize(TEXT), lexicon, context, fast=fast)
     normed = [norm_word(w.text) for w in feats.words]
     sent = [w.sentence for w in feats.words]
     return feats, normed, sent, lexicon, context
@@ -96,6 +102,35 @@ def test_rank_spans_reorders_many_spans_in_one_batch():
     assert ranker.calls == 1
     assert set(out) == set(which)
     assert all(feats.spans[k].candidates[0] == second[k] for k in which)
+
+
+class _Recorder:
+    """A ranker that keeps the rows it is given and ranks nothing."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+
+    def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+        self.rows.append(matrix)
+        return np.full((len(matrix), 2), 0.5)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_rank_spans_batches_the_same_rows_as_one_span_at_a_time(fast):
+    # rank_spans looks the bigram halves of all spans up in one batch; the trainer builds rows
+    # span by span. Both must give the ranker exactly the same numbers.
+    feats, normed, sent, lexicon, context = _doc(fast)
+    limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
+    which = sorted({k for k in feats.word_span if k >= 0})
+    recorder = _Recorder()
+    rank_spans(feats.spans, which, normed, sent, lexicon, context, recorder, fast=fast, limit=limit)
+    one_by_one = [
+        candidate_rows(feats.spans[k], normed, sent, set(normed), lexicon, context, fast=fast,
+                       limit=limit).matrix
+        for k in which
+    ]  # fmt: skip
+    assert len(recorder.rows) == 1 and len(which) > 3
+    assert np.array_equal(recorder.rows[0], np.concatenate(one_by_one))
 
 
 _HAS = FEATURE_NAMES.index("has_candidates")

@@ -110,8 +110,16 @@ class ContextModel:
         time. The arithmetic is `_bigram_logprob`'s, operation for operation, and the logarithms
         are Python's, so the values are identical (not just close) on every CPU.
         """
+        heads, tails = self.bigram_parts_many(lefts, keys, rights)
+        return [a + b for a, b in zip(heads, tails, strict=True)]
+
+    def bigram_parts_many(
+        self, lefts: Sequence[str], keys: Sequence[np.ndarray], rights: Sequence[str]
+    ) -> tuple[list[float], list[float]]:
+        """The two halves of `bigram_fits_many`, flattened alike: `bigram_logprob(left, first
+        word)` and `bigram_logprob(last word, right)` of every phrase."""
         if not keys:
-            return []
+            return [], []
         ids = self._pair_table()[0].get
         pair_keys, pair_counts = self._pair_table()[1:]
         unigrams, total = self._unigrams.get, self._total
@@ -132,7 +140,7 @@ class ContextModel:
             last_count > 0, (pair + 0.4 * right_uni * 1e3) / (last_count + 1e3), right_uni
         )
         log = math.log
-        return [log(a) + log(b) for a, b in zip(head.tolist(), tail.tolist(), strict=True)]
+        return list(map(log, head.tolist())), list(map(log, tail.tolist()))
 
     def _pair_table(self) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
         """Ids of the words that occur in some bigram (any other word pairs with nothing), and

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from unspin.detect.features import (
-    FUNCTION_WORDS,
+    PhraseEntry,
     Span,
     context_window,
     phrase_entry,
@@ -80,33 +80,36 @@ def candidate_rows(
     *,
     fast: bool,
     limit: int,
+    halves: tuple[list[float], list[float]] | None = None,
 ) -> SpanCandidates:
     """Feature rows for the leading candidates of `span` in its document.
 
     `normed`/`sent` are the document's normalised words and their sentence numbers,
-    `vocabulary` the set of its words, `limit` the candidate limit the scan used.
+    `vocabulary` the set of its words, `limit` the candidate limit the scan used. `halves`, if
+    given, are the leading candidates' left and right bigram log-probabilities in their
+    context (see `rank_spans`, which batches them); otherwise they are looked up here.
     """
-    names = span.candidates[:RANK_DEPTH]
+    lead = _leading(span, normed, lexicon, context, limit)
+    if lead is None:
+        return SpanCandidates([], np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32))
+    names, entry, idx = lead
     i, j = span.first, span.last
     observed = list(normed[i:j])
-    phrase = " ".join(observed)
-    entry = phrase_entry(lexicon, context, phrase, limit)
-    if not names or entry is None:
-        return SpanCandidates([], np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32))
-    where = {name: k for k, name in enumerate(entry.names)}
     left, right = context_window(normed, sent, i, j)
     before, after = left[-1], right[0]
     bigram_lp = context.bigram_logprob
     zipf_obs = entry.zipf_observed
-    idx = [where[name] for name in names]
     split = [entry.split[k] for k in idx]
     # A bigram fit is the left plus the right bigram (`ContextModel.bigram_fit`); --fast fits
     # with bigrams alone, the default mode with the trigram LM window.
     obs_left = bigram_lp(before, observed[0])
     obs_right = bigram_lp(observed[-1], after)
     obs_bigram = obs_left + obs_right
-    lefts = [bigram_lp(before, words[0]) for words in split]
-    rights = [bigram_lp(words[-1], after) for words in split]
+    if halves is None:
+        lefts = [bigram_lp(before, words[0]) for words in split]
+        rights = [bigram_lp(words[-1], after) for words in split]
+    else:
+        lefts, rights = halves
     bigrams = [a + b for a, b in zip(lefts, rights, strict=True)]
     if fast:
         obs_fit, fits = obs_bigram, bigrams
@@ -146,8 +149,8 @@ def candidate_rows(
                 zipf_c - zipf_obs,
                 zipf_c - best_zipf,
                 len(words) - len(observed),
-                any(w in vocabulary for w in words if w not in FUNCTION_WORDS),
-                all(w in FUNCTION_WORDS for w in words),
+                not vocabulary.isdisjoint(entry.content[k]),  # a content word in the text
+                not entry.content[k],  # function words only
                 len(observed),
                 len(entry.names),
                 zipf_obs,
@@ -155,6 +158,19 @@ def candidate_rows(
         )
     matrix = np.array(rows, dtype=np.float32).reshape(len(rows), len(RANK_FEATURE_NAMES))
     return SpanCandidates(names, matrix)
+
+
+def _leading(
+    span: Span, normed: Sequence[str], lexicon: Lexicon, context: ContextModel, limit: int
+) -> tuple[list[str], PhraseEntry, list[int]] | None:
+    """The span's first RANK_DEPTH candidates, its phrase entry and their places in it; None
+    when there is nothing to rank."""
+    names = span.candidates[:RANK_DEPTH]
+    entry = phrase_entry(lexicon, context, " ".join(normed[span.first : span.last]), limit)
+    if not names or entry is None:
+        return None
+    where = {name: k for k, name in enumerate(entry.names)}
+    return names, entry, [where[name] for name in names]
 
 
 def rerank(span: Span, names: Sequence[str], p: np.ndarray) -> tuple[float, float]:
@@ -189,10 +205,33 @@ def rank_spans(
     """Re-rank the candidates of spans `which` (indices into `spans`) in one batch of the ranker;
     returns, per re-ranked span, what `rerank` returns. `words` are the normalised words."""
     vocabulary = set(words)
+    # The leading candidates' bigram halves of every span, in one batch (as the features do).
+    todo = []
+    for k in which:
+        lead = _leading(spans[k], words, lexicon, context, limit)
+        if lead is not None:
+            left, right = context_window(words, sent, spans[k].first, spans[k].last)
+            todo.append((k, left[-1], lead[1].pair_keys[lead[2]], right[0]))
+    heads, tails = context.bigram_parts_many(
+        [t[1] for t in todo], [t[2] for t in todo], [t[3] for t in todo]
+    )
+    halves: dict[int, tuple[list[float], list[float]]] = {}
+    at = 0
+    for k, _, keys, _ in todo:
+        halves[k] = (heads[at : at + len(keys)], tails[at : at + len(keys)])
+        at += len(keys)
     batch = []
     for k in which:
         rows = candidate_rows(
-            spans[k], words, sent, vocabulary, lexicon, context, fast=fast, limit=limit
+            spans[k],
+            words,
+            sent,
+            vocabulary,
+            lexicon,
+            context,
+            fast=fast,
+            limit=limit,
+            halves=halves.get(k),
         )
         batch.append((k, rows.names, rows.matrix))
     return rerank_batch(spans, batch, ranker)
