@@ -6,6 +6,9 @@ Run from the repository root, pinned to one core for figures comparable with the
 
 The texts are those of `diag/speed_pair.py`. Stages are timed by wrapping the functions the
 scan calls, so the figures include the wrappers' small cost; "other" is what no stage holds.
+`--prewarm` first builds the phrase entries (thesaurus candidates, frequencies, bigram keys) of
+every distinct word of the texts and prints what that took: how much of a scan is the first
+sight of a word, and what a precomputed table of them could save.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from speed_pair import texts  # a sibling script: run from the repository root
 
 import unspin.detect.scan as scan_module
 from unspin.api import scan
+from unspin.context.model import get_context_model
+from unspin.detect.features import FAST_CANDIDATES, MAX_CANDIDATES, norm_word, phrase_entry
 from unspin.detect.model import SpinModel
+from unspin.lexicon import get_lexicon
+from unspin.text import tokenize, words
 
 STAGES = ("extract", "_term_repairs", "_rank", "_flags", "tokenize", "abstain_reason")
 MODEL_STAGES = ("word_probabilities", "doc_probability", "restore_probabilities")
@@ -42,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--texts", choices=("sample", "bulk"), default="sample")
+    parser.add_argument("--prewarm", action="store_true", help="build word entries first")
     args = parser.parse_args()
     docs = texts(args.texts)
     totals: Counter = Counter()
@@ -50,6 +58,15 @@ def main() -> None:
     for name in MODEL_STAGES:
         timed(SpinModel, name, totals)
     scan(docs[0], fast=args.fast)  # load everything first
+    if args.prewarm:
+        lexicon, context = get_lexicon(), get_context_model()
+        limit = FAST_CANDIDATES if args.fast else MAX_CANDIDATES
+        distinct = {norm_word(w.text) for text in docs for w in words(tokenize(text))}
+        start = time.perf_counter()
+        for word in distinct:
+            phrase_entry(lexicon, context, word, limit)
+        seconds = time.perf_counter() - start
+        print(f"prewarm: {len(distinct)} distinct words' entries in {seconds:.2f} s")
     totals.clear()
     start = time.perf_counter()
     for text in docs:
