@@ -87,3 +87,26 @@ def test_speed_section_shows_one_core_and_all_cores(tmp_path):
     assert "default: 1200.0 words/s end to end" in speed_part
     assert "--fast, every held-out paragraph: 21000.0 words/s end to end over 250000" in speed_part
     assert "all 2 cores (`--workers 2`): 2300.0 words/s" in speed_part
+
+
+def test_speed_runs_report_their_own_peak_memory():
+    # A large child run first must not leak into a later, smaller child's figure (as the
+    # process-wide RUSAGE_CHILDREN peak did).
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    from unspin.bench.detect import run_measured
+
+    def child(mb: int) -> int:
+        code = f"b = bytearray({mb} << 20); b[::4096] = b'x' * len(b[::4096]); print('ok')"
+        out, peak_kb, seconds = run_measured([sys.executable, "-c", code], dict(os.environ))
+        assert out.strip() == "ok" and 0 < seconds < 60
+        return peak_kb
+
+    big, small = child(300), child(40)
+    assert big > 300 * 1024 and small < big - 200 * 1024
+    with pytest.raises(subprocess.CalledProcessError):
+        run_measured([sys.executable, "-c", "raise SystemExit(3)"], dict(os.environ))
