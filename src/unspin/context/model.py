@@ -39,7 +39,12 @@ class ContextModel:
         config = Config()
         path = str(Path(get_model_path()) / "en-us" / "en-us.lm.bin")
         self._lm = NGramModel(config, LogMath(1.0001), path)
-        self._unigrams, self._bigrams, self._total, *self._pair_data = _load_counts()
+        self._unigrams, self._bigrams, self._total, words, keys, counts = _load_counts()
+        # The bigrams as sorted int64 pair keys, for lookups in batches (`bigram_parts_many`):
+        # ids only for the words that occur in some bigram, since any other pairs with nothing.
+        self._pair_ids = {w: k for k, w in enumerate(words)}
+        self._pair_keys = np.frombuffer(keys, dtype=np.int64)
+        self._pair_counts = np.frombuffer(counts)
         # Memoised per instance: the same word pairs recur across candidates and documents.
         self.bigram_logprob = lru_cache(maxsize=1_000_000)(self._bigram_logprob)  # type: ignore[method-assign]
 
@@ -77,23 +82,16 @@ class ContextModel:
         """Smoothed log P(first | left) + log P(right | last) from web bigram counts."""
         return self.bigram_logprob(left, middle[0]) + self.bigram_logprob(middle[-1], right)
 
-    def bigram_keys(self, phrase: Sequence[str]) -> tuple[str, str, float, float]:
-        """What a bigram fit needs of a phrase that does not depend on its neighbours: its
-        (first, last) words as the count tables spell them, the first word's smoothed unigram
-        probability and the last word's count. Callers that score the same candidates again and
-        again compute these once."""
-        first, last = phrase[0].translate(_STRIP), phrase[-1].translate(_STRIP)
-        unigrams = self._unigrams.get
-        return first, last, (unigrams(first, 0.0) + 1.0) / self._total, unigrams(last, 0.0)
-
     def pair_keys(self, phrases: Sequence[Sequence[str]]) -> np.ndarray:
-        """`bigram_keys` of each phrase as one (n, 4) float64 array for `bigram_fits_many`:
-        first and last word ids in the count tables (-1 if absent), the first word's smoothed
-        unigram probability and the last word's count."""
-        ids = self._pair_table()[0].get
+        """What a bigram fit needs of each phrase that does not depend on its neighbours, as
+        one (n, 4) float64 array for `bigram_fits_many`: its first and last words' ids in the
+        pair table (-1 if absent), the first word's smoothed unigram probability and the last
+        word's count. Callers that score the same candidates again and again compute these
+        once."""
+        ids = self._pair_ids.get
         unigrams, total = self._unigrams.get, self._total
         flat: list[float] = []
-        for phrase in phrases:  # bigram_keys, inlined: a scan builds these for every new word
+        for phrase in phrases:
             first, last = phrase[0].translate(_STRIP), phrase[-1].translate(_STRIP)
             flat += (ids(first, -1), ids(last, -1), (unigrams(first, 0.0) + 1.0) / total)
             flat.append(unigrams(last, 0.0))
@@ -120,8 +118,7 @@ class ContextModel:
         word)` and `bigram_logprob(last word, right)` of every phrase."""
         if not keys:
             return [], []
-        ids = self._pair_table()[0].get
-        pair_keys, pair_counts = self._pair_table()[1:]
+        ids, pair_keys, pair_counts = self._pair_ids.get, self._pair_keys, self._pair_counts
         unigrams, total = self._unigrams.get, self._total
         lens = [len(k) for k in keys]
         table = np.concatenate(keys)
@@ -141,17 +138,6 @@ class ContextModel:
         )
         log = math.log
         return list(map(log, head.tolist())), list(map(log, tail.tolist()))
-
-    def _pair_table(self) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
-        """Ids of the words that occur in some bigram (any other word pairs with nothing), and
-        the bigram counts as sorted int64 pair keys with their counts."""
-        table = self.__dict__.get("_pairs")
-        if table is None:
-            words, keys, counts = self._pair_data
-            ids = {w: k for k, w in enumerate(words)}
-            table = (ids, np.frombuffer(keys, dtype=np.int64), np.frombuffer(counts))
-            self.__dict__["_pairs"] = table
-        return table
 
     def bigram_logprob(self, prev: str, word: str) -> float:
         """Smoothed log P(word | prev) from web bigram counts (words lower-cased)."""

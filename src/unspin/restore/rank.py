@@ -80,18 +80,35 @@ def candidate_rows(
     *,
     fast: bool,
     limit: int,
-    halves: tuple[list[float], list[float]] | None = None,
 ) -> SpanCandidates:
     """Feature rows for the leading candidates of `span` in its document.
 
     `normed`/`sent` are the document's normalised words and their sentence numbers,
-    `vocabulary` the set of its words, `limit` the candidate limit the scan used. `halves`, if
-    given, are the leading candidates' left and right bigram log-probabilities in their
-    context (see `rank_spans`, which batches them); otherwise they are looked up here.
+    `vocabulary` the set of its words, `limit` the candidate limit the scan used.
     """
     lead = _leading(span, normed, lexicon, context, limit)
     if lead is None:
         return SpanCandidates([], np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32))
+    return _rows(span, lead, normed, sent, vocabulary, context, fast=fast)
+
+
+_Lead = tuple[list[str], PhraseEntry, list[int]]
+
+
+def _rows(
+    span: Span,
+    lead: _Lead,
+    normed: Sequence[str],
+    sent: Sequence[int],
+    vocabulary: set[str],
+    context: ContextModel,
+    *,
+    fast: bool,
+    halves: tuple[list[float], list[float]] | None = None,
+) -> SpanCandidates:
+    """`candidate_rows` of a span whose `_leading` candidates are known. `halves`, if given,
+    are their left and right bigram log-probabilities in context (`rank_spans` batches them);
+    otherwise they are looked up here."""
     names, entry, idx = lead
     i, j = span.first, span.last
     observed = list(normed[i:j])
@@ -162,7 +179,7 @@ def candidate_rows(
 
 def _leading(
     span: Span, normed: Sequence[str], lexicon: Lexicon, context: ContextModel, limit: int
-) -> tuple[list[str], PhraseEntry, list[int]] | None:
+) -> _Lead | None:
     """The span's first RANK_DEPTH candidates, its phrase entry and their places in it; None
     when there is nothing to rank."""
     names = span.candidates[:RANK_DEPTH]
@@ -205,34 +222,23 @@ def rank_spans(
     """Re-rank the candidates of spans `which` (indices into `spans`) in one batch of the ranker;
     returns, per re-ranked span, what `rerank` returns. `words` are the normalised words."""
     vocabulary = set(words)
+    leads = [(k, _leading(spans[k], words, lexicon, context, limit)) for k in which]
+    todo = [(k, lead) for k, lead in leads if lead is not None]
     # The leading candidates' bigram halves of every span, in one batch (as the features do).
-    todo = []
-    for k in which:
-        lead = _leading(spans[k], words, lexicon, context, limit)
-        if lead is not None:
-            left, right = context_window(words, sent, spans[k].first, spans[k].last)
-            todo.append((k, left[-1], lead[1].pair_keys[lead[2]], right[0]))
-    heads, tails = context.bigram_parts_many(
-        [t[1] for t in todo], [t[2] for t in todo], [t[3] for t in todo]
-    )
-    halves: dict[int, tuple[list[float], list[float]]] = {}
-    at = 0
-    for k, _, keys, _ in todo:
-        halves[k] = (heads[at : at + len(keys)], tails[at : at + len(keys)])
-        at += len(keys)
+    lefts, keys, rights = [], [], []
+    for k, (_, entry, idx) in todo:
+        left, right = context_window(words, sent, spans[k].first, spans[k].last)
+        lefts.append(left[-1])
+        keys.append(entry.pair_keys[idx])
+        rights.append(right[0])
+    heads, tails = context.bigram_parts_many(lefts, keys, rights)
     batch = []
-    for k in which:
-        rows = candidate_rows(
-            spans[k],
-            words,
-            sent,
-            vocabulary,
-            lexicon,
-            context,
-            fast=fast,
-            limit=limit,
-            halves=halves.get(k),
-        )
+    at = 0
+    for k, lead in todo:
+        n = len(lead[2])
+        halves = (heads[at : at + n], tails[at : at + n])
+        at += n
+        rows = _rows(spans[k], lead, words, sent, vocabulary, context, fast=fast, halves=halves)
         batch.append((k, rows.names, rows.matrix))
     return rerank_batch(spans, batch, ranker)
 
