@@ -47,8 +47,22 @@ def test_train_encoder_then_train_then_scan(tmp_path):
     report = train_encoder([corpus], str(enc), paragraphs=64, workers=1)
     assert report["paragraphs"] > 0 and enc.is_file()
     out = tmp_path / "model" / "model.pkl"
-    train([corpus], str(out), paragraphs=200, workers=1, encoder=str(enc))
+    csv = tmp_path / "phrases.csv"  # calibration rows are the odd ones (1st, 3rd, ...)
+    rows = [("climate alteration", "climate change"), ("car mishap", "car accident")]
+    csv.write_text(
+        "tortured_phrase,expected_phrase\n"
+        + "".join(f"{t},{e}\nunused row,unused row\n" for t, e in rows),
+        encoding="utf-8",
+    )
+    report = train(
+        [corpus], str(out), paragraphs=200, workers=1, encoder=str(enc), tortured_csv=str(csv)
+    )
     model = SpinModel.load(out)
+    # The disguised-collocation scorers are fitted last, one per mode, on the saved model.
+    assert [r["mode"] for r in report["collocations"]] == ["default", "fast"]
+    assert report["collocations"][0]["right_readings"] >= 1
+    assert model.collocation_scorer is not None and model.fast.collocation_scorer is not None
+    assert model.meta["collocations"] == report["collocations"]
     assert model.uses_encoder and model.meta["encoder"]["file"] == "encoder.safetensors"
     assert len(model.meta["features"]) == len(set(model.meta["features"]))
     text = " ".join(SENTENCES[:6])

@@ -183,8 +183,7 @@ def _load_counts() -> _Counts:
     from unspin.lexicon.core import default_cache_dir, write_cache_file
 
     base = Path(wordsegment.__file__).parent
-    stamp = f"{wordsegment.__version__}-{marshal.version}-{(base / 'bigrams.txt').stat().st_size}"
-    cache = default_cache_dir() / f"wordsegment-counts-{_COUNTS_FORMAT}-{stamp}.marshal"
+    cache = default_cache_dir() / f"wordsegment-counts-{_COUNTS_FORMAT}-{counts_stamp()}.marshal"
     try:
         counts = marshal.loads(cache.read_bytes())
         if isinstance(counts, tuple) and len(counts) == 6:
@@ -196,6 +195,17 @@ def _load_counts() -> _Counts:
     counts = (unigrams, bigrams, total, *_pair_arrays(bigrams))
     write_cache_file(cache, marshal.dumps(counts))
     return counts
+
+
+def counts_stamp() -> str:
+    """Names a cache derived from wordsegment's counts (its version, marshal's, the file size),
+    so a new wordsegment or Python rebuilds it."""
+    import marshal
+
+    import wordsegment
+
+    size = (Path(wordsegment.__file__).parent / "bigrams.txt").stat().st_size
+    return f"{wordsegment.__version__}-{marshal.version}-{size}"
 
 
 # Bump when `_load_counts` caches something else.

@@ -102,6 +102,9 @@ class SpinModel:
     # flagged spans before the restore model judges the leader. None: the scan's order stands.
     rank_model: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # Decides which disguised web collocations to repair (`unspin.detect.collocations`): it reads
+    # this model's P(swapped), so each mode has its own. None (older models): none are read.
+    collocation_scorer: Any = None
     fast: SpinModel | None = None  # the variant fitted on --fast (bigram-only) features
     # The encoder head file this model's default mode reads (set by `load` from meta["encoder"]).
     encoder_file: str | None = None

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from unspin.context.model import ContextModel, get_context_model
+from unspin.detect.collocations import CollocationScorer, find_collocation_repairs
 from unspin.detect.features import (
     FAST_CANDIDATES,
     MAX_CANDIDATES,
@@ -71,7 +72,7 @@ def scan_text(
     # Runs that disguise a known technical term are flagged and restored as a whole. They do
     # not enter P(spun): the document model is calibrated on the word model alone.
     limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
-    terms = _term_repairs(feats, lexicon, context, limit=limit)
+    terms = _term_repairs(feats, probs, lexicon, context, model.collocation_scorer, limit=limit)
     if terms:
         probs = probs.copy()
         for r in terms:
@@ -191,11 +192,32 @@ def _rank(
 
 
 def _term_repairs(
-    feats: DocFeatures, lexicon: Lexicon, context: ContextModel, limit: int
+    feats: DocFeatures,
+    probs: np.ndarray,
+    lexicon: Lexicon,
+    context: ContextModel,
+    scorer: CollocationScorer | None,
+    *,
+    limit: int,
 ) -> list[TermRepair]:
-    """Disguised known terms among the document's words (see `unspin.detect.terms`)."""
+    """Disguised known terms among the document's words (see `unspin.detect.terms`), then
+    disguised web collocations where no term was found (`unspin.detect.collocations`)."""
     words_ = feats.words
     adjacent = [b.start - a.end <= 2 for a, b in zip(words_, words_[1:], strict=False)]
-    return find_term_repairs(
+    terms = find_term_repairs(
         feats.normed, feats.sentences, lexicon, context, adjacent=adjacent, limit=limit
     )
+    if scorer is None:
+        return terms
+    pairs = find_collocation_repairs(
+        feats.normed,
+        feats.sentences,
+        lexicon,
+        context,
+        probs,
+        adjacent=adjacent,
+        limit=limit,
+        scorer=scorer,
+    )
+    pairs = [p for p in pairs if all(p.last <= t.first or t.last <= p.first for t in terms)]
+    return sorted(terms + pairs, key=lambda r: r.first) if pairs else terms

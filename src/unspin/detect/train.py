@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -647,7 +648,8 @@ def train(
     """Train a model from clean JSONL corpora (train split only) and save it to `out`.
 
     `tortured_csv`: a tortured-phrases list whose calibration rows teach the candidate ranker
-    real spinner choices (see `real_rank_examples`). `encoder`: a head file from
+    real spinner choices (see `real_rank_examples`) and fit the disguised-collocation scorers
+    (`unspin.detect.collocations`). `encoder`: a head file from
     `unspin train-encoder` whose swap logits join the default mode's word features (None: a
     model without the encoder). Paragraphs come from the train split's "words" part, which the
     encoder's fine-tune never reads; at most `per_doc` from one document.
@@ -693,6 +695,11 @@ def train(
         "tortured_csv": str(tortured_csv).rsplit("/", 1)[-1] if tortured_csv else None,
     }
     model.save(out)
+    if tortured_csv:
+        from unspin.detect.collocations import attach_scorers
+
+        # Last, as they read the saved model's P(swapped) the way scans do.
+        report["collocations"] = attach_scorers(out, Path(tortured_csv), corpus)
     report["fast"] = fast_report
     report.update(
         paragraphs=len(paras),
