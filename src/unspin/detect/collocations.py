@@ -55,7 +55,7 @@ FEATURES = (
     "swaps",  # words put back (1 or 2)
     "freq_gain",  # web unigram log-probability gained by the words put back
     "rarest_observed",  # the rarer observed word's web unigram log-probability
-    "swap_logit",  # the word model's log-odds that one of the pair was swapped (the larger)
+    "swap_logit",  # the word model's log-odds that a word put back was swapped (the smallest)
 )
 _CLIP = 15.0
 _FLOOR = -50.0
@@ -170,6 +170,11 @@ _OPTIONS: dict[tuple[int, str, int], _Options] = {}
 _OPTIONS_MAX = 300_000
 
 
+def _logit(p: float) -> float:
+    q = min(1 - _P_CLIP, max(_P_CLIP, p))
+    return math.log(q / (1 - q))
+
+
 def _options(lexicon: Lexicon, context: ContextModel, word: str, limit: int) -> _Options:
     """The word itself (log prior 0) and its first single-word thesaurus sources, as
     {word: log prior}; and those that begin some collocation, with its followers."""
@@ -235,8 +240,7 @@ def readings(
                 if assoc is None:
                     assoc = max(_FLOOR, min(_CLIP, association(context, (a, b))))
                     rarest = min(unigram(a), unigram(b))
-                    p = min(1 - _P_CLIP, max(_P_CLIP, probabilities[i], probabilities[i + 1]))
-                    swap_logit = math.log(p / (1 - p))
+                    logits = [_logit(probabilities[i]), _logit(probabilities[i + 1])]
                 count, pmi = follows[b2]
                 changed = [(o, t) for o, t in ((a, a2), (b, b2)) if o != t]
                 features = [
@@ -248,7 +252,7 @@ def readings(
                     float(len(changed)),
                     sum(unigram(t) - unigram(o) for o, t in changed),
                     rarest,
-                    swap_logit,
+                    min(logits[k] for k, t in enumerate((a2, b2)) if t != (a, b)[k]),
                 ]
                 if scorer is not None:
                     features[gain_at] = math.copysign(_CLIP, scorer.coef[gain_at])
