@@ -234,25 +234,33 @@ def readings(
         found: list[Reading] = []
         observed_fit = assoc = None
         for a2, prior_a, follows in heads:
-            for b2 in sorted(follows.keys() & second.keys()):
-                if a2 == a and b2 == b:
+            for b2, prior_b in second.items():  # (lexicon order: readings come out the same)
+                hit = follows.get(b2)
+                if hit is None or (a2 == a and b2 == b):
                     continue
                 if assoc is None:
                     assoc = max(_FLOOR, min(_CLIP, association(context, (a, b))))
-                    rarest = min(unigram(a), unigram(b))
-                    logits = [_logit(probabilities[i]), _logit(probabilities[i + 1])]
-                count, pmi = follows[b2]
-                changed = [(o, t) for o, t in ((a, a2), (b, b2)) if o != t]
+                    ua, ub = unigram(a), unigram(b)
+                    la, lb = _logit(probabilities[i]), _logit(probabilities[i + 1])
+                count, pmi = hit
+                if a2 == a:  # only the second word put back
+                    swaps, freq_gain, swap_logit = 1.0, unigram(b2) - ub, lb
+                elif b2 == b:
+                    swaps, freq_gain, swap_logit = 1.0, unigram(a2) - ua, la
+                else:
+                    swaps = 2.0
+                    freq_gain = unigram(a2) - ua + unigram(b2) - ub
+                    swap_logit = min(la, lb)
                 features = [
-                    prior_a + second[b2],
+                    prior_a + prior_b,
                     math.log(count),
                     pmi,
                     _CLIP,  # the LM's gain, at its most, until asked
                     assoc,
-                    float(len(changed)),
-                    sum(unigram(t) - unigram(o) for o, t in changed),
-                    rarest,
-                    min(logits[k] for k, t in enumerate((a2, b2)) if t != (a, b)[k]),
+                    swaps,
+                    freq_gain,
+                    min(ua, ub),
+                    swap_logit,
                 ]
                 if scorer is not None:
                     features[gain_at] = math.copysign(_CLIP, scorer.coef[gain_at])
