@@ -10,6 +10,7 @@ from unspin.context.model import get_context_model
 from unspin.detect.collocations import (
     FEATURES,
     CollocationScorer,
+    _narrowed,
     collocation_table,
     find_collocation_repairs,
     fit_scorer,
@@ -18,6 +19,7 @@ from unspin.detect.collocations import (
 from unspin.detect.features import FUNCTION_WORDS, norm_word
 from unspin.detect.model import load_model
 from unspin.detect.scan import scan_text
+from unspin.detect.terms import TermRepair
 from unspin.lexicon import get_lexicon
 from unspin.text import tokenize, words
 
@@ -85,7 +87,7 @@ def test_the_word_models_probability_weighs_in() -> None:
     only_p = CollocationScorer((0.0,) * (len(FEATURES) - 1) + (1.0,), 0.0, 1.0)
     text = CARRIER.format("climate alteration")
     odd = "climate alteration"
-    assert _repairs(text, only_p, p=0.9, odd=odd) == [("climate alteration", "climate change")]
+    assert _repairs(text, only_p, p=0.9, odd=odd) == [("alteration", "change")]
     assert _repairs(text, only_p, p=0.3, odd=odd) == []
 
 
@@ -116,16 +118,55 @@ def test_scan_restores_a_disguised_collocation_and_leaves_clean_text(fast: bool)
     assert scan_text(CLEAN, fast=fast).restored == CLEAN
 
 
-def test_a_model_without_a_scorer_reads_no_collocations() -> None:
+def test_a_model_without_a_scorer_reads_no_collocations(monkeypatch) -> None:
     from dataclasses import replace
 
+    import unspin.detect.scan as scan_module
+
+    calls = []
+    real = scan_module.find_collocation_repairs
+    monkeypatch.setattr(
+        scan_module, "find_collocation_repairs", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     text = CARRIER.format("climate alteration")
-    whole = (text.index("climate"), text.index("alteration") + len("alteration"))
-    with_scorer = scan_text(text)
-    assert any((f.start, f.end) == whole for f in with_scorer.flags)
-    model = replace(load_model(), collocation_scorer=None)
-    without = scan_text(text, model=model)
-    assert not any((f.start, f.end) == whole for f in without.flags)
+    scan_text(text)
+    assert calls
+    calls.clear()
+    scan_text(text, model=replace(load_model(), collocation_scorer=None))
+    assert not calls
+
+
+def _fixed_reading(monkeypatch, word: str, term: str) -> str:
+    """Scan the carrier with the reader replaced by one repair of `word` to `term`."""
+    import unspin.detect.scan as scan_module
+
+    text = CARRIER.format("climate alteration")
+    normed = _doc(text)[0]
+    at = normed.index(word)
+    monkeypatch.setattr(
+        scan_module,
+        "find_collocation_repairs",
+        lambda *a, **k: [TermRepair(at, at + 1, term, 9.0)],
+    )
+    return scan_text(text).restored
+
+
+def test_a_reading_does_not_overrule_the_word_models_own_restoration(monkeypatch) -> None:
+    # The word model restores "alteration" to "change" by itself in this carrier.
+    assert "climate change" in _fixed_reading(monkeypatch, "alteration", "variation")
+    assert "climate change" in _fixed_reading(monkeypatch, "alteration", "change")
+    # Where the word model restores nothing, the reading stands.
+    assert "short notes" in _fixed_reading(monkeypatch, "note", "notes")
+
+
+def test_a_pair_repair_is_narrowed_to_the_words_it_puts_back() -> None:
+    normed = ["the", "limit", "layer", "was", "thin"]
+    assert _narrowed(TermRepair(1, 3, "boundary layer", 4.0), normed) == TermRepair(
+        1, 2, "boundary", 4.0
+    )
+    assert _narrowed(TermRepair(1, 3, "limit value", 4.0), normed) == TermRepair(2, 3, "value", 4.0)
+    both = TermRepair(1, 3, "boundary value", 4.0)
+    assert _narrowed(both, normed) == both
 
 
 def test_fit_scorer_keeps_held_out_clean_readings_within_the_budget() -> None:

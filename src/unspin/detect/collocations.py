@@ -287,7 +287,8 @@ def find_collocation_repairs(
     limit: int = LINKS_PER_WORD,
     scorer: CollocationScorer | None = None,
 ) -> list[TermRepair]:
-    """Non-overlapping disguised collocations the scorer accepts, best first where they meet.
+    """Non-overlapping disguised collocations the scorer accepts, best first where they meet,
+    each narrowed to the words it puts back (a word it keeps keeps its own spelling and case).
 
     `scorer` must be the one trained with the word model whose `probabilities` these are."""
     if scorer is None:
@@ -302,7 +303,17 @@ def find_collocation_repairs(
     for r in sorted(taken, key=lambda r: -r.score):
         if all(r.last <= o.first or o.last <= r.first for o in out):
             out.append(r)
-    return sorted(out, key=lambda r: r.first)
+    return sorted((_narrowed(r, normed) for r in out), key=lambda r: r.first)
+
+
+def _narrowed(repair: TermRepair, normed: Sequence[str]) -> TermRepair:
+    """A pair repair that puts back one word, as a repair of that word alone."""
+    first, second = repair.term.split(" ")
+    if first == normed[repair.first]:
+        return TermRepair(repair.first + 1, repair.last, second, repair.score)
+    if second == normed[repair.first + 1]:
+        return TermRepair(repair.first, repair.first + 1, first, repair.score)
+    return repair
 
 
 # --- training -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from unspin.context.model import ContextModel, get_context_model
-from unspin.detect.collocations import CollocationScorer, find_collocation_repairs
+from unspin.detect.collocations import find_collocation_repairs
 from unspin.detect.features import (
     FAST_CANDIDATES,
     MAX_CANDIDATES,
@@ -72,13 +72,10 @@ def scan_text(
     # Runs that disguise a known technical term are flagged and restored as a whole. They do
     # not enter P(spun): the document model is calibrated on the word model alone.
     limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
-    terms = _term_repairs(feats, probs, lexicon, context, model.collocation_scorer, limit=limit)
+    terms = _term_repairs(feats, lexicon, context, limit=limit)
+    word_probs = probs
     if terms:
-        probs = probs.copy()
-        for r in terms:
-            probs[r.first : r.last] = np.maximum(probs[r.first : r.last], TERM_PROBABILITY)
-    if on_word_probabilities is not None:
-        on_word_probabilities(feats.words, probs)
+        probs = _with_terms(probs, terms)
     spun = p_doc >= model.doc_threshold
     # In a text likely spun most odd words are swaps, so a less certain suggestion is still
     # more likely to repair than to damage; elsewhere only the clean-safe threshold applies.
@@ -98,6 +95,15 @@ def scan_text(
     restore_doc = model.restore_doc_threshold
     likely_spun = spun if restore_doc is None else p_doc >= restore_doc
     restore_at = min(model.restore_threshold, spun_at) if likely_spun else model.restore_threshold
+    if model.collocation_scorer is not None:
+        pairs = _collocation_repairs(
+            feats, word_probs, probs, confidence, restore_at, terms, model, lexicon, context, limit
+        )
+        if pairs:
+            terms = sorted([*terms, *pairs], key=lambda r: r.first)
+            probs = _with_terms(probs, pairs)
+    if on_word_probabilities is not None:
+        on_word_probabilities(feats.words, probs)
     flags, edits = _flags(text, feats, probs, model, confidence, restore_at, terms)
     return ScanResult(
         id=doc_id,
@@ -192,32 +198,86 @@ def _rank(
 
 
 def _term_repairs(
-    feats: DocFeatures,
-    probs: np.ndarray,
-    lexicon: Lexicon,
-    context: ContextModel,
-    scorer: CollocationScorer | None,
-    *,
-    limit: int,
+    feats: DocFeatures, lexicon: Lexicon, context: ContextModel, limit: int
 ) -> list[TermRepair]:
-    """Disguised known terms among the document's words (see `unspin.detect.terms`), then
-    disguised web collocations where no term was found (`unspin.detect.collocations`)."""
-    words_ = feats.words
-    adjacent = [b.start - a.end <= 2 for a, b in zip(words_, words_[1:], strict=False)]
-    terms = find_term_repairs(
-        feats.normed, feats.sentences, lexicon, context, adjacent=adjacent, limit=limit
-    )
-    if scorer is None:
-        return terms
-    pairs = find_collocation_repairs(
+    """Disguised known terms among the document's words (see `unspin.detect.terms`)."""
+    return find_term_repairs(
         feats.normed,
         feats.sentences,
         lexicon,
         context,
-        probs,
-        adjacent=adjacent,
+        adjacent=_adjacent(feats),
         limit=limit,
-        scorer=scorer,
     )
-    pairs = [p for p in pairs if all(p.last <= t.first or t.last <= p.first for t in terms)]
-    return sorted(terms + pairs, key=lambda r: r.first) if pairs else terms
+
+
+def _adjacent(feats: DocFeatures) -> list[bool]:
+    """Whether each word is followed by the next with at most a space or two between."""
+    words_ = feats.words
+    return [b.start - a.end <= 2 for a, b in zip(words_, words_[1:], strict=False)]
+
+
+def _with_terms(probs: np.ndarray, terms: Sequence[TermRepair]) -> np.ndarray:
+    """P(swapped) with the words of disguised terms raised to `TERM_PROBABILITY`."""
+    probs = probs.copy()
+    for r in terms:
+        probs[r.first : r.last] = np.maximum(probs[r.first : r.last], TERM_PROBABILITY)
+    return probs
+
+
+def _collocation_repairs(
+    feats: DocFeatures,
+    word_probs: np.ndarray,
+    probs: np.ndarray,
+    confidence: np.ndarray,
+    restore_at: float,
+    terms: Sequence[TermRepair],
+    model: SpinModel,
+    lexicon: Lexicon,
+    context: ContextModel,
+    limit: int,
+) -> list[TermRepair]:
+    """Disguised web collocations (`unspin.detect.collocations`, scored on the word model's own
+    `word_probs`) that touch no disguised term and overrule no restoration the word model
+    makes: where a word's own suggestion is applied anyway, a reading that puts back another
+    word is dropped (the word model, which reads the whole context, was right more often on
+    held-out spun news)."""
+    found = find_collocation_repairs(
+        feats.normed,
+        feats.sentences,
+        lexicon,
+        context,
+        word_probs,
+        adjacent=_adjacent(feats),
+        limit=limit,
+        scorer=model.collocation_scorer,
+    )
+    out = []
+    for r in found:
+        if any(r.first < t.last and t.first < r.last for t in terms):
+            continue
+        if all(
+            _restored_as(feats, probs, confidence, restore_at, model, w) in (None, word)
+            for w, word in zip(range(r.first, r.last), r.term.split(" "), strict=True)
+        ):
+            out.append(r)
+    return out
+
+
+def _restored_as(
+    feats: DocFeatures,
+    probs: np.ndarray,
+    confidence: np.ndarray,
+    restore_at: float,
+    model: SpinModel,
+    w: int,
+) -> str | None:
+    """What the word model restores word `w` to (its span's first candidate, when `_flags`
+    would apply it and the span is that word alone), "" for a longer span, else None."""
+    k = feats.word_span[w]
+    if k < 0 or probs[w] < model.flag_threshold:
+        return None
+    span = feats.spans[k]
+    if not span.candidates or max(confidence[span.first : span.last]) < restore_at:
+        return None
+    return span.candidates[0] if span.last - span.first == 1 else ""
