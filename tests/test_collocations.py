@@ -76,11 +76,11 @@ def test_a_disguised_pair_has_a_reading_and_an_attested_pair_none() -> None:
     assert not any(r.first == first for pair in found for r in pair)
 
 
-def test_the_shipped_model_has_a_scorer_per_mode() -> None:
+def test_the_shipped_model_reads_collocations_in_the_default_mode_only() -> None:
     model = load_model()
     assert isinstance(model.collocation_scorer, CollocationScorer)
-    assert isinstance(model.for_mode(True).collocation_scorer, CollocationScorer)
-    assert model.collocation_scorer != model.for_mode(True).collocation_scorer
+    assert model.for_mode(True).collocation_scorer is None
+    assert [r["mode"] for r in model.meta["collocations"]] == ["default"]
 
 
 def test_the_word_models_probability_weighs_in() -> None:
@@ -108,14 +108,13 @@ def test_a_high_threshold_takes_nothing() -> None:
     assert _repairs(CARRIER.format("climate alteration"), never) == []
 
 
-@pytest.mark.parametrize("fast", [False, True])
-def test_scan_restores_a_disguised_collocation_and_leaves_clean_text(fast: bool) -> None:
+def test_scan_restores_a_disguised_collocation_and_leaves_clean_text() -> None:
     text = CARRIER.format("climate alteration")
-    result = scan_text(text, fast=fast)
+    result = scan_text(text)
     assert "climate change" in result.restored
     start = text.index("alteration")
     assert any(f.start <= start < f.end for f in result.flags)
-    assert scan_text(CLEAN, fast=fast).restored == CLEAN
+    assert scan_text(CLEAN).restored == CLEAN
 
 
 def test_a_model_without_a_scorer_reads_no_collocations(monkeypatch) -> None:

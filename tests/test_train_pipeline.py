@@ -58,10 +58,10 @@ def test_train_encoder_then_train_then_scan(tmp_path):
         [corpus], str(out), paragraphs=200, workers=1, encoder=str(enc), tortured_csv=str(csv)
     )
     model = SpinModel.load(out)
-    # The disguised-collocation scorers are fitted last, one per mode, on the saved model.
-    assert [r["mode"] for r in report["collocations"]] == ["default", "fast"]
+    # The disguised-collocation scorer is fitted last, on the saved model (default mode only).
+    assert [r["mode"] for r in report["collocations"]] == ["default"]
     assert report["collocations"][0]["right_readings"] >= 1
-    assert model.collocation_scorer is not None and model.fast.collocation_scorer is not None
+    assert model.collocation_scorer is not None and model.fast.collocation_scorer is None
     assert model.meta["collocations"] == report["collocations"]
     assert model.uses_encoder and model.meta["encoder"]["file"] == "encoder.safetensors"
     assert len(model.meta["features"]) == len(set(model.meta["features"]))

@@ -7,8 +7,9 @@ but putting one or both back to a thesaurus source gives such a collocation, the
 spun one ("limit layer"). Most such readings are wrong (clean text is full of rare pairs), so a
 small logistic scorer decides, from the links' priors, the collocation's count and PMI, the
 trigram LM's preference in context, how rare the observed words are, and the word model's
-P(swapped) for them. So the scorers (one per scan mode) belong to a word model and are kept in
-its file: `unspin train --tortured-csv ...` fits them last, and for an existing model
+P(swapped) for them. So a scorer belongs to a word model and is kept in its file (the default
+mode's only: see `ATTACHED_MODES`): `unspin train --tortured-csv ...` fits it last, and for an
+existing model
 
     python -m unspin.detect.collocations --model src/unspin/data/model.pkl \\
         --csv ../shared/data/real/tortured_phrases.csv \\
@@ -16,7 +17,7 @@ its file: `unspin train --tortured-csv ...` fits them last, and for an existing 
         --corpus ../shared/data/corpora/bbc_news_2004_2005.jsonl.gz \\
         --corpus ../shared/data/corpora/reuters21578_1987.jsonl.gz
 
-refits them in place. They are trained on the calibration (odd) rows of the tortured-phrases
+refits it in place. It is trained on the calibration (odd) rows of the tortured-phrases
 list, placed in carrier sentences of their own, against clean news from the encoder's half of the
 train split (paragraphs the word model never fitted on); the threshold keeps the readings on
 held-out clean news under a set rate. The even rows, which the bench scores, are never read.
@@ -62,6 +63,11 @@ _FLOOR = -50.0
 _P_CLIP = 1e-4  # P(swapped) is clipped to [1e-4, 1 - 1e-4] before its log-odds
 # Held-out clean readings allowed per 1,000 clean words when the threshold is set.
 MAX_CLEAN_PER_1000 = 0.1
+
+# The scan modes that read disguised collocations. Not `--fast`: its clean damage was already
+# near the budget of 2 changed words per 1,000 (1.71, and 1.84 for the left-out model), and with
+# a scorer of its own the left-out model's went over it (2.06; bench-v38-fast).
+ATTACHED_MODES = ("default",)
 
 # Carrier paragraphs for training (written for unspin, distinct from the bench's).
 CARRIERS = (
@@ -496,14 +502,18 @@ def attach_scorers(
     seed: int = 1,
     max_per_1000: float = MAX_CLEAN_PER_1000,
     out: str | Path | None = None,
+    modes: Sequence[str] = ATTACHED_MODES,
 ) -> list[dict]:
-    """Fit both modes' scorers for the model at `model_path` and save it (to `out`, default
-    in place) with them; returns the training reports, also kept in its meta."""
+    """Fit the scorers of `modes` ("default", "fast") for the model at `model_path` and save
+    it (to `out`, default in place) with them, the other mode's removed; returns the training
+    reports, also kept in its meta."""
     from unspin.detect.model import SpinModel
 
     model = SpinModel.load(model_path)
     reports = []
-    for fast in (False, True):
+    if model.fast is not None and "fast" not in modes:
+        model.fast.collocation_scorer = None
+    for fast in [m == "fast" for m in ("default", "fast") if m in modes]:
         scorer, report = train_scorer(
             csv_path,
             corpora,
