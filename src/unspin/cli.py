@@ -684,7 +684,7 @@ def train(
         typer.Option(
             "--tortured-csv",
             help="Tortured-phrases CSV: its calibration (odd) rows teach the candidate ranker "
-            "real spinner choices.",
+            "real spinner choices and fit the disguised-collocation scorer.",
         ),
     ] = None,
     encoder: Annotated[
