@@ -206,3 +206,13 @@ def test_the_cached_table_is_the_built_one(tmp_path, monkeypatch) -> None:
         assert collocations.collocation_table() == first == collocations.build_table()
     finally:
         collocations.collocation_table.cache_clear()
+
+
+def test_a_british_spelling_of_a_collocation_is_no_disguise() -> None:
+    from unspin.detect.collocations import _attested
+
+    table = {"industrialized": {"nations": (1e5, 3.0)}}
+    assert _attested("industrialized", "nations", table)
+    assert _attested("industrialised", "nations", table)
+    assert not _attested("industrialised", "regions", table)
+    assert not _attested("rise", "nations", table)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -176,6 +177,19 @@ _OPTIONS: dict[tuple[int, str, int], _Options] = {}
 _OPTIONS_MAX = 300_000
 
 
+# British -ise spellings, whose pairs the web counts mostly hold in the -ize spelling
+# ("industrialised nations" is as English as "industrialized nations").
+_BRITISH_ISE = re.compile(r"is(e|ed|es|ing|ation|ations)$")
+
+
+def _attested(a: str, b: str, table: _Table) -> bool:
+    """Whether the pair, or its -ize spelling, is a web collocation."""
+    if b in table.get(a, ()):
+        return True
+    a2, b2 = _BRITISH_ISE.sub(r"iz\1", a), _BRITISH_ISE.sub(r"iz\1", b)
+    return (a2, b2) != (a, b) and b2 in table.get(a2, ())
+
+
 def _logit(p: float) -> float:
     q = min(1 - _P_CLIP, max(_P_CLIP, p))
     return math.log(q / (1 - q))
@@ -231,8 +245,8 @@ def readings(
             continue
         if a in FUNCTION_WORDS or b in FUNCTION_WORDS or not (a.isalpha() and b.isalpha()):
             continue
-        if b in table.get(a, ()):
-            continue  # the pair itself is attested
+        if _attested(a, b, table):
+            continue  # the pair itself is English
         heads = _options(lexicon, context, a, limit)[1]
         if not heads:
             continue
