@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from unspin.detect.features import FUNCTION_WORDS, context_window, phrase_entry
-from unspin.detect.terms import TermRepair, association
+from unspin.detect.terms import TermRepair, _non_overlapping, association
 
 if TYPE_CHECKING:
     from unspin.context.model import ContextModel
@@ -319,11 +319,7 @@ def find_collocation_repairs(
         s = scorer.score(best.features)
         if s >= scorer.threshold:
             taken.append(TermRepair(best.first, best.first + 2, " ".join(best.term), s))
-    out: list[TermRepair] = []
-    for r in sorted(taken, key=lambda r: -r.score):
-        if all(r.last <= o.first or o.last <= r.first for o in out):
-            out.append(r)
-    return sorted((_narrowed(r, normed) for r in out), key=lambda r: r.first)
+    return [_narrowed(r, normed) for r in _non_overlapping(taken)]
 
 
 def _narrowed(repair: TermRepair, normed: Sequence[str]) -> TermRepair:
@@ -352,18 +348,15 @@ class _Scanned:
 def _scan_inputs(
     text: str, lexicon: Lexicon, context: ContextModel, model: SpinModel, fast: bool
 ) -> _Scanned:
-    """The reader's inputs for `text`, computed as `unspin.detect.scan` computes them."""
-    from unspin.detect.features import extract, with_encoder
+    """The reader's inputs for `text`, computed by the scan's own steps."""
+    from unspin.detect.scan import adjacent_words, word_features
     from unspin.text import tokenize
 
-    feats = extract(tokenize(text), lexicon, context, fast=fast)
-    if model.uses_encoder:
-        spans = [(w.start, w.end) for w in feats.words]
-        feats = with_encoder(feats, model.encoder().word_logits([text], [spans])[0])
+    feats = word_features(text, tokenize(text), model, lexicon, context, fast=fast)
     probs = model.word_probabilities(feats.matrix)
-    ws = feats.words
-    adjacent = [y.start - x.end <= 2 for x, y in zip(ws, ws[1:], strict=False)]
-    return _Scanned(list(feats.normed), list(feats.sentences), adjacent, probs.tolist())
+    return _Scanned(
+        list(feats.normed), list(feats.sentences), adjacent_words(feats), probs.tolist()
+    )
 
 
 def _words(text: str) -> list[str]:
@@ -525,9 +518,13 @@ def attach_scorers(
 
     model = SpinModel.load(model_path)
     reports = []
-    if model.fast is not None and "fast" not in modes:
-        model.fast.collocation_scorer = None
-    for fast in [m == "fast" for m in ("default", "fast") if m in modes]:
+    for fast in (False, True):
+        target = model.fast if fast else model
+        if target is None:
+            continue
+        if _mode(fast) not in modes:
+            target.collocation_scorer = None
+            continue
         scorer, report = train_scorer(
             csv_path,
             corpora,
@@ -537,7 +534,7 @@ def attach_scorers(
             max_per_1000=max_per_1000,
             model=model,
         )
-        model.for_mode(fast).collocation_scorer = scorer
+        target.collocation_scorer = scorer
         reports.append(report)
     model.meta["collocations"] = reports
     model.save(out or model_path)

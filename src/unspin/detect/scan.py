@@ -12,6 +12,7 @@ from unspin.detect.features import (
     FAST_CANDIDATES,
     MAX_CANDIDATES,
     DocFeatures,
+    Span,
     extract,
     restore_matrix,
     with_encoder,
@@ -63,10 +64,7 @@ def scan_text(
     model = (model or load_model()).for_mode(fast)
     lexicon = lexicon or get_lexicon()
     context = context or get_context_model()
-    feats = extract(tokens, lexicon, context, fast=fast)
-    if model.uses_encoder:
-        spans = [(w.start, w.end) for w in feats.words]
-        feats = with_encoder(feats, model.encoder().word_logits([text], [spans])[0])
+    feats = word_features(text, tokens, model, lexicon, context, fast=fast)
     probs = model.word_probabilities(feats.matrix)
     p_doc = model.doc_probability(probs)
     # Runs that disguise a known technical term are flagged and restored as a whole. They do
@@ -117,6 +115,28 @@ def scan_text(
     )
 
 
+def word_features(
+    text: str,
+    tokens: list[Token],
+    model: SpinModel,
+    lexicon: Lexicon,
+    context: ContextModel,
+    *,
+    fast: bool,
+) -> DocFeatures:
+    """The word features `model` reads: the n-gram ones, plus the encoder's in its default mode."""
+    feats = extract(tokens, lexicon, context, fast=fast)
+    if model.uses_encoder:
+        spans = [(w.start, w.end) for w in feats.words]
+        feats = with_encoder(feats, model.encoder().word_logits([text], [spans])[0])
+    return feats
+
+
+def _restores(span: Span, confidence: np.ndarray, restore_at: float) -> bool:
+    """Whether a flagged span's first candidate is applied."""
+    return bool(span.candidates) and max(confidence[span.first : span.last]) >= restore_at
+
+
 def _flags(
     text: str,
     feats: DocFeatures,
@@ -164,7 +184,7 @@ def _flags(
         alternatives = [match_case(observed, c, sentence_start) for c in span.candidates[:5]]
         suggestion = alternatives[0] if alternatives else None
         flags.append(Flag(first.start, last.end, observed, span_p, suggestion, alternatives))
-        if suggestion is not None and max(confidence[span.first : span.last]) >= restore_at:
+        if _restores(span, confidence, restore_at):
             edits.append(Edit(first.start, last.end, suggestion))
     flags.sort(key=lambda f: f.start)
     return flags, edits
@@ -206,12 +226,12 @@ def _term_repairs(
         feats.sentences,
         lexicon,
         context,
-        adjacent=_adjacent(feats),
+        adjacent=adjacent_words(feats),
         limit=limit,
     )
 
 
-def _adjacent(feats: DocFeatures) -> list[bool]:
+def adjacent_words(feats: DocFeatures) -> list[bool]:
     """Whether each word is followed by the next with at most a space or two between."""
     words_ = feats.words
     return [b.start - a.end <= 2 for a, b in zip(words_, words_[1:], strict=False)]
@@ -248,7 +268,7 @@ def _collocation_repairs(
         lexicon,
         context,
         word_probs,
-        adjacent=_adjacent(feats),
+        adjacent=adjacent_words(feats),
         limit=limit,
         scorer=model.collocation_scorer,
     )
@@ -278,6 +298,6 @@ def _restored_as(
     if k < 0 or probs[w] < model.flag_threshold:
         return None
     span = feats.spans[k]
-    if not span.candidates or max(confidence[span.first : span.last]) < restore_at:
+    if not _restores(span, confidence, restore_at):
         return None
     return span.candidates[0] if span.last - span.first == 1 else ""
