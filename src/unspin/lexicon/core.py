@@ -208,6 +208,8 @@ class Lexicon:
         self.has_entry = lru_cache(maxsize=500_000)(self._has_entry)  # type: ignore[method-assign]
         self.may_start_phrase = lru_cache(maxsize=500_000)(self._may_start_phrase)  # type: ignore[method-assign]
         self._first_pairs: set[tuple[str, str]] | None = None
+        self._out_weights: np.ndarray | None = None
+        self.out_weight = lru_cache(maxsize=200_000)(self._out_weight)  # type: ignore[method-assign]
 
     # ----------------------------------------------------------------- build, load, save
 
@@ -285,6 +287,33 @@ class Lexicon:
     def synonyms_of(self, phrase: str, limit: int = 50) -> list[Candidate]:
         """Forward: what a spinner may turn `phrase` into, inflected like it, best first."""
         return list(self._cached_lookup(phrase, False, limit))
+
+    def out_weight(self, phrase: str) -> float:
+        """How much a spinner could turn `phrase` into: the summed weight (link prior times the
+        target's frequency factor, as `synonyms_of` weighs them) of all its forward links, over
+        the phrase as is and its lemma readings; 0.0 for a phrase with none.
+
+        The noisy-channel view of restoration divides by it: an original with three synonyms
+        becomes a given one of them far more often than one with three hundred does.
+        (Memoised per instance in __init__.)
+        """
+        return self._out_weight(phrase)
+
+    def _out_weight(self, phrase: str) -> float:
+        table = self._out_weights
+        if table is None:
+            table = np.bincount(
+                self._link_head,
+                weights=self._link_prior * self._freq_factor[self._link_tail],
+                minlength=len(self._pool),
+            )
+            self._out_weights = table
+        q = normalize(phrase)
+        groups = [lemma for lemma, _ in self._analyses(q)]
+        i = self._index.get(q)
+        if i is not None:
+            groups.append(i)
+        return float(sum(table[g] for g in set(groups)))
 
     def has_entry(self, phrase: str) -> bool:
         """Whether `phrase` is a reverse-index target (memoised per instance in __init__)."""

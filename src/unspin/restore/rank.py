@@ -4,13 +4,15 @@ The scan orders candidates by LM fit plus thesaurus prior, which puts the origin
 only about half of the swaps. A learned ranker re-scores the leading candidates of a span with
 what that sum leaves out: left and right fit apart, the full LM window for every candidate
 (the scan re-scores only a shortlist), which sources link them, how common the candidate is,
-and whether it occurs elsewhere in the document.
+whether it occurs elsewhere in the document, and the noisy channel: how likely a spinner
+starting from the candidate was to write the observed words, of all it could have written.
 Pure functions of (span, document words, lexicon, context model); the ranker itself is a
 `CompiledForest` trained by `unspin train`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,7 +61,14 @@ RANK_FEATURE_NAMES: tuple[str, ...] = (
     "span_len",
     "n_candidates",
     "zipf_observed",
+    "log_out_weight",
+    "channel",
+    "out_weight_gap",
+    "channel_gap",
 )
+# Floor of a candidate's out-weight (`Lexicon.out_weight`) before its log: a candidate reached
+# only through an inflected reading may have no links of its own.
+_MIN_OUT_WEIGHT = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +101,9 @@ def candidate_rows(
     return _rows(span, lead, normed, sent, vocabulary, context, fast=fast)
 
 
-_Lead = tuple[list[str], PhraseEntry, list[int]]
+# (the leading candidate names, the span's phrase entry, their places in it, the log of each
+# candidate's out-weight)
+_Lead = tuple[list[str], PhraseEntry, list[int], list[float]]
 
 
 def _rows(
@@ -109,7 +120,7 @@ def _rows(
     """`candidate_rows` of a span whose `_leading` candidates are known. `halves`, if given,
     are their left and right bigram log-probabilities in context (`rank_spans` batches them);
     otherwise they are looked up here."""
-    names, entry, idx = lead
+    names, entry, idx, log_out = lead
     i, j = span.first, span.last
     observed = list(normed[i:j])
     left, right = context_window(normed, sent, i, j)
@@ -134,6 +145,10 @@ def _rows(
         obs_fit = context.window_logprob(left, observed, right)
         fits = [context.window_logprob(left, words, right) for words in split]
     priors = [entry.log_prior[k] for k in idx]
+    # The noisy channel: log P(observed | candidate) up to a constant of the span, the link's
+    # weight over all the candidate could have been turned into.
+    channels = [math.log(max(entry.weights[k], 1e-6)) - out for k, out in zip(idx, log_out, strict=True)]
+    best_out, best_channel = max(log_out), max(channels)
     fit_order = sorted(range(len(names)), key=fits.__getitem__, reverse=True)
     fit_rank = {k: r for r, k in enumerate(fit_order)}
     zipfs = [_zipf(name) for name in names]
@@ -171,6 +186,10 @@ def _rows(
                 len(observed),
                 len(entry.names),
                 zipf_obs,
+                log_out[r],
+                channels[r],
+                log_out[r] - best_out,
+                channels[r] - best_channel,
             )
         )
     matrix = np.array(rows, dtype=np.float32).reshape(len(rows), len(RANK_FEATURE_NAMES))
@@ -180,14 +199,15 @@ def _rows(
 def _leading(
     span: Span, normed: Sequence[str], lexicon: Lexicon, context: ContextModel, limit: int
 ) -> _Lead | None:
-    """The span's first RANK_DEPTH candidates, its phrase entry and their places in it; None
-    when there is nothing to rank."""
+    """The span's first RANK_DEPTH candidates, its phrase entry, their places in it and the
+    log of their out-weights; None when there is nothing to rank."""
     names = span.candidates[:RANK_DEPTH]
     entry = phrase_entry(lexicon, context, " ".join(normed[span.first : span.last]), limit)
     if not names or entry is None:
         return None
     where = {name: k for k, name in enumerate(entry.names)}
-    return names, entry, [where[name] for name in names]
+    log_out = [math.log(max(lexicon.out_weight(name), _MIN_OUT_WEIGHT)) for name in names]
+    return names, entry, [where[name] for name in names], log_out
 
 
 def rerank(span: Span, names: Sequence[str], p: np.ndarray) -> tuple[float, float]:
@@ -226,7 +246,7 @@ def rank_spans(
     todo = [(k, lead) for k, lead in leads if lead is not None]
     # The leading candidates' bigram halves of every span, in one batch (as the features do).
     lefts, keys, rights = [], [], []
-    for k, (_, entry, idx) in todo:
+    for k, (_, entry, idx, _) in todo:
         left, right = context_window(words, sent, spans[k].first, spans[k].last)
         lefts.append(left[-1])
         keys.append(entry.pair_keys[idx])
