@@ -38,6 +38,10 @@ class _TinyLexicon:
     def may_start_phrase(self, first, second):
         return any(k.split(" ")[:2] == [first, second] for k in self.table)
 
+    def out_weight(self, phrase):
+        """What `phrase` could be spun into: the weights of the entries it is a source of."""
+        return sum(c.weight for cands in self.table.values() for c in cands if c.text == phrase)
+
 
 def _col(name):
     return FEATURE_NAMES.index(name)
@@ -161,3 +165,32 @@ def test_name_runs_need_two_mid_sentence_capitals():
     runs = [w.text for w, r in zip(ws, name_runs(ws, starts), strict=True) if r]
     # "Snow" and "Then" start sentences; "Ferry" stands alone; "NATO" is all capitals
     assert runs == ["Lake", "Pinewood"]
+
+
+def test_channel_features_prefer_an_original_with_few_synonyms(context):
+    """The noisy channel: of two equally linked candidates, the one that could have been spun
+    into fewer words explains the observed word better; a word nothing is spun into has none."""
+    from unspin.detect.features import channel_features
+
+    class Lex(_TinyLexicon):
+        table = {
+            "trip": [_Cand("journey", 0.8, "moby")],
+            "voyage": [_Cand("journey", 0.8, "moby")],
+            # "tour" could become nine words, "journey" two: "trip" or "voyage".
+            **{f"w{k}": [_Cand("tour", 0.8, "moby")] for k in range(9)},
+        }
+
+    lex = Lex()
+    few = channel_features(lex, context, "trip", [("journey",)], [0.8], -10.0)
+    many = channel_features(lex, context, "trip", [("tour",)], [0.8], -10.0)
+    assert few[0] == pytest.approx(np.log(0.8 / 1.6))
+    assert many[0] == pytest.approx(np.log(0.8 / 7.2))
+    # the log odds that some candidate became the word grow as the word itself gets rarer
+    rarer = channel_features(lex, context, "trip", [("journey",)], [0.8], -15.0)
+    assert rarer[1] == pytest.approx(few[1] + 5.0)
+    # "journey" is a source of two words: its own out-weight; a word with no candidates is 0.0
+    assert channel_features(lex, context, "journey", [], [], -10.0) == (
+        0.0,
+        0.0,
+        pytest.approx(np.log(1.6)),
+    )

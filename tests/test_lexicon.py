@@ -95,6 +95,21 @@ def test_multiword_phrases_both_ways(lexicon: Lexicon) -> None:
     )
 
 
+@pytest.mark.parametrize("word", ["network", "energy", "journey"])
+def test_out_weight_is_all_a_word_can_be_spun_into(lexicon: Lexicon, word: str) -> None:
+    """For a base form with no other readings, the out-weight is the summed weight of every
+    forward link; a word of several senses has more ways out than a narrow one."""
+    everything = lexicon.synonyms_of(word, limit=100_000)
+    assert everything
+    assert lexicon.out_weight(word) == pytest.approx(sum(c.weight for c in everything), rel=1e-3)
+    assert lexicon.out_weight("qzxv") == 0.0
+
+
+def test_out_weight_counts_lemma_readings(lexicon: Lexicon) -> None:
+    """An inflected form reaches its lemma's links."""
+    assert lexicon.out_weight("networks") >= lexicon.out_weight("network") > 0
+
+
 def test_function_words_come_from_the_curated_table(lexicon: Lexicon) -> None:
     since = next(c for c in lexicon.sources_of("because of") if c.text == "since")
     assert "phrase" in since.source.split("+")

@@ -47,6 +47,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "best_source_both",
     "best_source_observed",
     "candidate_in_document",
+    "best_channel",
+    "channel_odds",
+    "out_weight_observed",
     "context_surprise",
     "capital_run",
     "neighbour_max_delta",
@@ -56,6 +59,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 # Columns filled per span by _score_span; the rest are derived from neighbours and the window.
 N_SPAN_FEATURES = len(FEATURE_NAMES) - 3
 N_FEATURES = len(FEATURE_NAMES)
+_OUT_WEIGHT_COLUMN = FEATURE_NAMES.index("out_weight_observed")
 # Words on each side of a word whose mean fit and P(swapped) tell it how odd its surroundings
 # read: a paragraph is one window, an article several. A mean over a whole article would be one
 # number that every word of it splits on, so a nudge to it (int8 rounding) could move dozens of
@@ -108,6 +112,10 @@ class PhraseEntry:
     # content (non-function) words, for "does the original survive elsewhere in the text"
     source_flags: tuple[tuple[float, float, float], ...]
     content: tuple[tuple[str, ...], ...]
+    # The noisy channel (see `channel_features`): the likeliest candidate's log P(observed |
+    # candidate), the log odds that some candidate became the observed words, and the log of
+    # the observed words' own out-weight.
+    channel: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 _ENTRY_CACHE: dict[tuple[int, str, int], PhraseEntry | None] = {}
@@ -145,6 +153,7 @@ def phrase_entry(
                 max_weight=max(weights, default=0.0),
                 source_flags=tuple(_source_flags(c.source) for c in cands),
                 content=tuple(tuple(w for w in ws if w not in FUNCTION_WORDS) for ws in split),
+                channel=channel_features(lexicon, context, phrase, split, weights, sum(unigrams)),
             )
     if len(_ENTRY_CACHE) >= _ENTRY_CACHE_MAX:
         _ENTRY_CACHE.clear()
@@ -153,6 +162,42 @@ def phrase_entry(
 
 
 _MISSING = object()
+# Floor of an out-weight (`Lexicon.out_weight`) before its log.
+MIN_OUT_WEIGHT = 1e-3
+
+
+def channel_features(
+    lexicon: Lexicon,
+    context: ContextModel,
+    phrase: str,
+    split: Sequence[tuple[str, ...]],
+    weights: Sequence[float],
+    observed_unigram: float,
+) -> tuple[float, float, float]:
+    """How a noisy-channel spinner explains `phrase`, from its candidate originals (`split`,
+    link `weights`) and its summed web unigram log-probability:
+
+    - the most likely candidate's log P(phrase | candidate): its link weight over everything
+      the candidate could have been spun into (`Lexicon.out_weight`);
+    - the log odds that some candidate was spun into it rather than it being written:
+      log sum_c P(c) P(phrase | c) - log P(phrase), P by web unigrams;
+    - the log of the phrase's own out-weight (how many ways a spinner could replace it).
+
+    All 0.0 for a phrase without candidates."""
+    own = math.log(max(lexicon.out_weight(phrase), MIN_OUT_WEIGHT))
+    if not split:
+        return (0.0, 0.0, own)
+    channels = [
+        math.log(max(w, 1e-6)) - math.log(max(lexicon.out_weight(" ".join(ws)), MIN_OUT_WEIGHT))
+        for ws, w in zip(split, weights, strict=True)
+    ]
+    joint = [
+        ch + sum(context.unigram_logprob(w) for w in ws)
+        for ch, ws in zip(channels, split, strict=True)
+    ]
+    top = max(joint)
+    odds = top + math.log(sum(math.exp(x - top) for x in joint)) - observed_unigram
+    return (max(channels), odds, own)
 
 
 @lru_cache(maxsize=64)
@@ -534,6 +579,7 @@ def _score_span(
             both,
             observed_swap,
             float(not vocabulary.isdisjoint(entry.content[best_idx])),
+            *entry.channel,
             surprise,
             in_name,
         ]
@@ -550,6 +596,7 @@ def _score_span(
         feats[15] = capital_mid
         feats[16] = float(sentence_start[i])
         feats[17] = function
+        feats[_OUT_WEIGHT_COLUMN] = entry.channel[2]
         suspicion = -50.0 + 2.0 * capital_mid
     return Span(
         first=i,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from unspin.detect.features import (
+    MIN_OUT_WEIGHT,
     PhraseEntry,
     Span,
     context_window,
@@ -66,9 +67,6 @@ RANK_FEATURE_NAMES: tuple[str, ...] = (
     "out_weight_gap",
     "channel_gap",
 )
-# Floor of a candidate's out-weight (`Lexicon.out_weight`) before its log: a candidate reached
-# only through an inflected reading may have no links of its own.
-_MIN_OUT_WEIGHT = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +145,9 @@ def _rows(
     priors = [entry.log_prior[k] for k in idx]
     # The noisy channel: log P(observed | candidate) up to a constant of the span, the link's
     # weight over all the candidate could have been turned into.
-    channels = [math.log(max(entry.weights[k], 1e-6)) - out for k, out in zip(idx, log_out, strict=True)]
+    channels = [
+        math.log(max(entry.weights[k], 1e-6)) - out for k, out in zip(idx, log_out, strict=True)
+    ]
     best_out, best_channel = max(log_out), max(channels)
     fit_order = sorted(range(len(names)), key=fits.__getitem__, reverse=True)
     fit_rank = {k: r for r, k in enumerate(fit_order)}
@@ -206,7 +206,7 @@ def _leading(
     if not names or entry is None:
         return None
     where = {name: k for k, name in enumerate(entry.names)}
-    log_out = [math.log(max(lexicon.out_weight(name), _MIN_OUT_WEIGHT)) for name in names]
+    log_out = [math.log(max(lexicon.out_weight(name), MIN_OUT_WEIGHT)) for name in names]
     return names, entry, [where[name] for name in names], log_out
 
 
