@@ -187,17 +187,38 @@ def channel_features(
     own = math.log(max(lexicon.out_weight(phrase), MIN_OUT_WEIGHT))
     if not split:
         return (0.0, 0.0, own)
-    channels = [
-        math.log(max(w, 1e-6)) - math.log(max(lexicon.out_weight(" ".join(ws)), MIN_OUT_WEIGHT))
-        for ws, w in zip(split, weights, strict=True)
-    ]
-    joint = [
-        ch + sum(context.unigram_logprob(w) for w in ws)
-        for ch, ws in zip(channels, split, strict=True)
-    ]
+    best_channel = top = -math.inf
+    joint = []
+    for ws, w in zip(split, weights, strict=True):
+        log_out, unigram = _candidate_terms(lexicon, context, ws)
+        channel = math.log(max(w, 1e-6)) - log_out
+        best_channel = max(best_channel, channel)
+        joint.append(channel + unigram)
     top = max(joint)
     odds = top + math.log(sum(math.exp(x - top) for x in joint)) - observed_unigram
-    return (max(channels), odds, own)
+    return (best_channel, odds, own)
+
+
+_TERMS_CACHE: dict[tuple[int, int, tuple[str, ...]], tuple[float, float]] = {}
+
+
+def _candidate_terms(
+    lexicon: Lexicon, context: ContextModel, words: tuple[str, ...]
+) -> tuple[float, float]:
+    """A candidate's log out-weight and summed web unigram log-probability (cached: the same
+    candidates recur across many observed words)."""
+    key = (id(lexicon), id(context), words)
+    hit = _TERMS_CACHE.get(key)
+    if hit is None:
+        out = lexicon.out_weight(" ".join(words))
+        hit = (
+            math.log(max(out, MIN_OUT_WEIGHT)),
+            sum(context.unigram_logprob(w) for w in words),
+        )
+        if len(_TERMS_CACHE) >= _ENTRY_CACHE_MAX:
+            _TERMS_CACHE.clear()
+        _TERMS_CACHE[key] = hit
+    return hit
 
 
 @lru_cache(maxsize=64)

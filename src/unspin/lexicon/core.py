@@ -48,12 +48,12 @@ from unspin.lexicon.phrases import SWAPS
 
 # Bump when the builder's output changes meaning; the cache key also covers the phrase table,
 # the filter settings and the versions of the source packages.
-BUILDER_VERSION = "3"
+BUILDER_VERSION = "4"
 _CACHE_ENV = "UNSPIN_CACHE_DIR"
 _ARRAY_KEYS = (
     "pool", "zipf", "pos", "lpos", "fwd_indptr", "link_head", "link_tail", "link_prior",
     "link_src", "link_pos", "rev_indptr", "rev_link", "infl_indptr", "infl_tag", "infl_form",
-    "ana_indptr", "ana_lemma", "ana_tag", "max_phrase_len",
+    "ana_indptr", "ana_lemma", "ana_tag", "max_phrase_len", "out_weight",
 )  # fmt: skip
 _BASE_TAGS = frozenset(i for i, t in enumerate(TAGS) if t in ("NN", "VB", "VBP", "JJ", "RB"))
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
@@ -197,8 +197,7 @@ class Lexicon:
             rows, arrays["ana_lemma"].tolist(), arrays["ana_tag"].tolist(), strict=True
         ):
             self._ana.setdefault(form, []).append((lemma, tag))
-        zipf = arrays["zipf"].astype(np.float64)
-        self._freq_factor = 0.35 + 0.65 * np.clip((zipf - 2.0) / 4.0, 0.0, 1.0)
+        self._freq_factor = _build.freq_factor(arrays["zipf"])
         self._is_target = np.diff(self._rev_indptr) > 0
         self._tag_pos = np.asarray(TAG_POS, dtype=np.uint8)
         self.max_phrase_len = int(arrays["max_phrase_len"])
@@ -208,7 +207,7 @@ class Lexicon:
         self.has_entry = lru_cache(maxsize=500_000)(self._has_entry)  # type: ignore[method-assign]
         self.may_start_phrase = lru_cache(maxsize=500_000)(self._may_start_phrase)  # type: ignore[method-assign]
         self._first_pairs: set[tuple[str, str]] | None = None
-        self._out_weights: np.ndarray | None = None
+        self._out_weights: list[float] | None = None
         self.out_weight = lru_cache(maxsize=200_000)(self._out_weight)  # type: ignore[method-assign]
 
     # ----------------------------------------------------------------- build, load, save
@@ -301,19 +300,14 @@ class Lexicon:
 
     def _out_weight(self, phrase: str) -> float:
         table = self._out_weights
-        if table is None:
-            table = np.bincount(
-                self._link_head,
-                weights=self._link_prior * self._freq_factor[self._link_tail],
-                minlength=len(self._pool),
-            )
-            self._out_weights = table
+        if table is None:  # a plain list: read one float at a time
+            table = self._out_weights = self._arrays["out_weight"].tolist()
         q = normalize(phrase)
-        groups = [lemma for lemma, _ in self._analyses(q)]
+        groups = {lemma for lemma, _ in self._analyses(q)}
         i = self._index.get(q)
         if i is not None:
-            groups.append(i)
-        return float(sum(table[g] for g in set(groups)))
+            groups.add(i)
+        return float(sum(table[g] for g in groups))
 
     def has_entry(self, phrase: str) -> bool:
         """Whether `phrase` is a reverse-index target (memoised per instance in __init__)."""
