@@ -8,6 +8,8 @@ model on 60 % of the paragraphs with and without the channel columns (`channel`,
 `out_weight_observed` for the word model) and scores it on the other 40 %: for the ranker, how
 often the original of a single swap comes first (by profile); for the word model, word AUROC
 and the best word F1. Without the encoder's columns, which only `unspin train` computes.
+The word model's channel columns are the default mode's only (zero with `--fast`, see
+`features.NO_CHANNEL`), so with `--fast` its two lines agree.
 """
 
 from __future__ import annotations

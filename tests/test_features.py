@@ -90,6 +90,10 @@ def test_fast_mode_has_same_shape(context):
     fast = extract(tokenize(text), _TinyLexicon(), context, fast=True)
     assert slow.matrix.shape == fast.matrix.shape == (len(slow.words), len(FEATURE_NAMES))
     assert np.isfinite(fast.matrix).all()
+    # the noisy-channel columns are the default mode's only
+    channel = [_col(c) for c in ("best_channel", "channel_odds", "out_weight_observed")]
+    assert not fast.matrix[:, channel].any()
+    assert slow.matrix[:, channel].any()
 
 
 def test_label_words_marks_overlapping_words():
