@@ -182,7 +182,7 @@ def channel_features(
     own = math.log(max(lexicon.out_weight(phrase), MIN_OUT_WEIGHT))
     if not split:
         return (0.0, 0.0, own)
-    best_channel = top = -math.inf
+    best_channel = -math.inf
     joint = []
     for ws, w in zip(split, weights, strict=True):
         log_out, unigram = _candidate_terms(lexicon, context, ws)
