@@ -185,8 +185,8 @@ def channel_features(
     best_channel = -math.inf
     joint = []
     for ws, w in zip(split, weights, strict=True):
-        log_out, unigram = _candidate_terms(lexicon, context, ws)
-        channel = math.log(max(w, 1e-6)) - log_out
+        log_out, unigram = candidate_terms(lexicon, context, ws)
+        channel = log_channel(w, log_out)
         best_channel = max(best_channel, channel)
         joint.append(channel + unigram)
     top = max(joint)
@@ -216,10 +216,16 @@ def entry_channel(
     return hit
 
 
+def log_channel(weight: float, log_out: float) -> float:
+    """log P(observed | candidate) up to a constant of the observed phrase: the link's weight
+    over the candidate's out-weight (given as its log, from `candidate_terms`)."""
+    return math.log(max(weight, 1e-6)) - log_out
+
+
 _TERMS_CACHE: dict[tuple[int, int, tuple[str, ...]], tuple[float, float]] = {}
 
 
-def _candidate_terms(
+def candidate_terms(
     lexicon: Lexicon, context: ContextModel, words: tuple[str, ...]
 ) -> tuple[float, float]:
     """A candidate's log out-weight and summed web unigram log-probability (cached: the same
@@ -317,7 +323,7 @@ def extract(
     may_start_phrase = lexicon.may_start_phrase
     # Every run of words the thesaurus could have produced, with its neighbours: the cheap
     # first stage (web bigram fit of every candidate) is done for all of them at once.
-    found: list[tuple[int, int, PhraseEntry, str, str]] = []
+    found: list[tuple[int, int, PhraseEntry, str, str, str]] = []
     for i in range(n):
         s = sent[i]
         before = normed[i - 1] if i and sent[i - 1] == s else BOS
@@ -329,20 +335,19 @@ def extract(
                 break
             if length == 2 and not may_start_phrase(normed[i], normed[i + 1]):
                 break
-            entry = phrase_entry(lexicon, context, " ".join(normed[i:j]), limit)
+            phrase = " ".join(normed[i:j])
+            entry = phrase_entry(lexicon, context, phrase, limit)
             if entry is None:
                 continue
             after = normed[j] if j < n and sent[j] == s else EOS
-            found.append((i, j, entry, before, after))
+            found.append((i, j, entry, before, after, phrase))
     fits = context.bigram_fits_many(
         [f[3] for f in found], [f[2].pair_keys for f in found], [f[4] for f in found]
     )
     offset = 0
-    for i, j, entry, before, after in found:
+    for i, j, entry, before, after, phrase in found:
         n_cands = len(entry.names)
-        channel = (
-            NO_CHANNEL if fast else entry_channel(lexicon, context, " ".join(normed[i:j]), entry)
-        )
+        channel = NO_CHANNEL if fast else entry_channel(lexicon, context, phrase, entry)
         span = _score_span(
             i,
             j,

@@ -461,9 +461,7 @@ def build_arrays(
 
     # What each string could be spun into, weighed as `core` weighs candidates at query time:
     # the noisy channel's denominator (`Lexicon.out_weight`).
-    out_weight = np.bincount(
-        link_head, weights=prior * freq_factor(zipf)[link_tail], minlength=n
-    ).astype(np.float64)
+    out_weight = np.bincount(link_head, weights=prior * freq_factor(zipf)[link_tail], minlength=n)
 
     targets = np.unique(link_tail)
     max_len = max(pool[i].count(" ") + 1 for i in targets.tolist()) if len(targets) else 1

@@ -12,7 +12,6 @@ Pure functions of (span, document words, lexicon, context model); the ranker its
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from unspin.detect.features import (
-    MIN_OUT_WEIGHT,
     PhraseEntry,
     Span,
+    candidate_terms,
     context_window,
+    log_channel,
     phrase_entry,
 )
 from unspin.text.frequency import zipf as _zipf
@@ -145,9 +145,7 @@ def _rows(
     priors = [entry.log_prior[k] for k in idx]
     # The noisy channel: log P(observed | candidate) up to a constant of the span, the link's
     # weight over all the candidate could have been turned into.
-    channels = [
-        math.log(max(entry.weights[k], 1e-6)) - out for k, out in zip(idx, log_out, strict=True)
-    ]
+    channels = [log_channel(entry.weights[k], out) for k, out in zip(idx, log_out, strict=True)]
     best_out, best_channel = max(log_out), max(channels)
     fit_order = sorted(range(len(names)), key=fits.__getitem__, reverse=True)
     fit_rank = {k: r for r, k in enumerate(fit_order)}
@@ -206,8 +204,9 @@ def _leading(
     if not names or entry is None:
         return None
     where = {name: k for k, name in enumerate(entry.names)}
-    log_out = [math.log(max(lexicon.out_weight(name), MIN_OUT_WEIGHT)) for name in names]
-    return names, entry, [where[name] for name in names], log_out
+    idx = [where[name] for name in names]
+    log_out = [candidate_terms(lexicon, context, entry.split[k])[0] for k in idx]
+    return names, entry, idx, log_out
 
 
 def rerank(span: Span, names: Sequence[str], p: np.ndarray) -> tuple[float, float]:
