@@ -27,7 +27,7 @@ from unspin.detect.model import SpinModel
 from unspin.lexicon import get_lexicon
 from unspin.text import tokenize, words
 
-STAGES = ("extract", "_term_repairs", "_rank", "_flags", "tokenize", "abstain_reason")
+STAGES = ("extract", "term_repairs", "_rank", "_flags", "tokenize", "abstain_reason")
 MODEL_STAGES = ("word_probabilities", "doc_probability", "restore_probabilities")
 
 

@@ -18,6 +18,7 @@ from unspin.detect.train import (
     _clean_quantile_threshold,
     _restore_doc_threshold,
     _restore_thresholds,
+    _upper_count,
     _verdict_threshold,
     pseudo_articles,
 )
@@ -151,6 +152,33 @@ def test_restore_thresholds_respect_the_budget_counting_texts_judged_spun():
     )
     assert changed <= 0.0015 * 20000
     assert spun_t > 0.2
+
+
+def test_upper_count_adds_more_margin_when_changes_clump():
+    spread = np.ones(100)
+    clumped = np.zeros(100)
+    clumped[:4] = 25.0  # the same 100 changes, all in four texts
+    assert _upper_count(spread, 1.0) == 100.0  # no spread between texts, no margin
+    assert _upper_count(clumped, 1.0) > 140.0
+    assert _upper_count(clumped, 0.0) == 100.0
+    assert _upper_count(clumped, 2.0) > _upper_count(clumped, 1.0)
+
+
+def test_restore_thresholds_leave_room_for_fixed_changes_and_a_margin():
+    rng = np.random.default_rng(6)
+    docs = [np.where(rng.random(100) < 0.05, rng.random(100), 0.0) for _ in range(300)]
+    judged = [False] * 300
+    plain, _ = _restore_thresholds(docs, judged, 0.3, max_per_1000=1.5, floor=0.3, z=0.0)
+    # Other readers already change 20 of the 30,000 clean words: restoration gets what is left.
+    fixed = [1] * 20 + [0] * 280
+    with_fixed, _ = _restore_thresholds(
+        docs, judged, 0.3, max_per_1000=1.5, floor=0.3, fixed=fixed, z=0.0
+    )
+    conf = np.concatenate(docs)
+    assert (conf >= with_fixed).sum() + 20 <= 45 < (conf >= plain).sum() + 20
+    assert with_fixed > plain
+    margin, _ = _restore_thresholds(docs, judged, 0.3, max_per_1000=1.5, floor=0.3, z=1.0)
+    assert margin > plain and (conf >= margin).sum() < 45
 
 
 def test_document_evidence_grows_with_length():

@@ -44,13 +44,13 @@ def test_a_term_is_not_read_across_sentences() -> None:
     assert _repairs(text) == []
 
 
-def test_scan_flags_and_restores_a_disguised_term_with_the_shipped_list() -> None:
-    """The shipped list (learned from calibration rows) knows common technical terms."""
+def _disguised_shipped_term() -> tuple[str, str, str]:
+    """(carrier text, disguise, term): a term of the shipped list disguised through a thesaurus
+    source of its first word, which the term reader reads back."""
     from unspin.detect.terms import shipped_index
 
     index = shipped_index()
     assert len(index.counts) > 500
-    # a term of the shipped list, disguised through a thesaurus source of one of its words
     lex = get_lexicon()
     for term in sorted(index.counts, key=lambda t: -index.counts[t]):
         first, rest = term.split(" ", 1)
@@ -58,15 +58,36 @@ def test_scan_flags_and_restores_a_disguised_term_with_the_shipped_list() -> Non
         if not syn:
             continue
         text = CARRIER.format(f"{syn[0]} {rest}")
-        found = _repairs(text, index)
-        if found != [(f"{syn[0]} {rest}", term)]:
-            continue
-        result = scan_text(text)
-        flag = next(f for f in result.flags if f.text == f"{syn[0]} {rest}")
-        assert flag.suggestion == term and flag.probability >= TERM_PROBABILITY
-        assert result.restored == CARRIER.format(term)
-        return
+        if _repairs(text, index) == [(f"{syn[0]} {rest}", term)]:
+            return text, f"{syn[0]} {rest}", term
     raise AssertionError("no shipped term could be disguised and read back")
+
+
+def test_scan_flags_and_restores_a_disguised_term_with_the_shipped_list() -> None:
+    """The shipped list (learned from calibration rows) knows common technical terms."""
+    text, disguise, term = _disguised_shipped_term()
+    result = scan_text(text)
+    flag = next(f for f in result.flags if f.text == disguise)
+    assert flag.suggestion == term and flag.probability >= TERM_PROBABILITY
+    assert result.restored == CARRIER.format(term)
+
+
+def test_training_counts_term_rewrites_of_clean_text_against_the_budget() -> None:
+    """A clean calibration text carries the words the term reader would change in it (each
+    one damage); spun texts carry none, and a text without a disguise none."""
+    from unspin.detect.train import mode_data
+    from unspin.spin.simulator import Swap
+
+    text, disguise, _ = _disguised_shipped_term()
+    lex, ctx = get_lexicon(), get_context_model()
+    data = mode_data(tokenize(text), [], fast=True, lexicon=lex, context=ctx)
+    assert data.term_words == len(disguise.split())
+    plain = CARRIER.format("careful reading")
+    assert mode_data(tokenize(plain), [], fast=True, lexicon=lex, context=ctx).term_words == 0
+    at = text.index("records")
+    swap = Swap(at, at + 7, "records", at, at + 5, "files")
+    spun = mode_data(tokenize(text), [swap], fast=True, lexicon=lex, context=ctx)
+    assert spun.term_words == 0
 
 
 def test_an_established_collocation_is_not_read_as_a_disguise(monkeypatch) -> None:

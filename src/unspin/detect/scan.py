@@ -70,7 +70,7 @@ def scan_text(
     # Runs that disguise a known technical term are flagged and restored as a whole. They do
     # not enter P(spun): the document model is calibrated on the word model alone.
     limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
-    terms = _term_repairs(feats, lexicon, context, limit=limit)
+    terms = term_repairs(feats, lexicon, context, limit=limit)
     word_probs = probs
     if terms:
         probs = _with_terms(probs, terms)
@@ -217,7 +217,7 @@ def _rank(
     )
 
 
-def _term_repairs(
+def term_repairs(
     feats: DocFeatures, lexicon: Lexicon, context: ContextModel, limit: int
 ) -> list[TermRepair]:
     """Disguised known terms among the document's words (see `unspin.detect.terms`)."""

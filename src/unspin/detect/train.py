@@ -42,6 +42,9 @@ CLEAN_CHANGES_PER_1000 = 1.5
 # In text judged spun, one damaged clean word weighs as much as this many repaired swaps: 1 is
 # what word error rate counts (weighing it 2 cost 3-6 points of restoration gain on the bench).
 DAMAGE_COST = 1.0
+# Restore thresholds must keep clean changes within budget this many standard errors above
+# their calibration count (see `_upper_count`).
+CLEAN_BUDGET_Z = 1.0
 # Real spinner choices (calibration rows of the tortured-phrases list) count this many times as
 # much as a simulated swap when the candidate ranker learns: on the list's evaluation rows they
 # raised the share of originals ranked first from 43 % to 51 %, at 0.3 points on simulated swaps
@@ -70,6 +73,9 @@ class ModeData:
     word_span: np.ndarray  # per word: index into `spans`, or -1
     originals: list[str | None]  # per span: the swap's original if the span is exactly one swap
     rank_rows: list[np.ndarray]  # per span: the ranker's rows for its leading candidates
+    # Words the disguised-term reader rewrites (`unspin.detect.terms`), counted in clean texts
+    # only: there every one is damage, and it spends the clean budget restoration answers to.
+    term_words: int = 0
 
 
 @dataclass(slots=True)
@@ -138,7 +144,16 @@ def mode_data(
         originals.append(originals_all[k])
         rows.append(cand.matrix)
     word_span = np.array([remap.get(k, -1) for k in feats.word_span], dtype=np.int64)
-    return ModeData(feats.matrix, spans, word_span, originals, rows)
+    terms = 0 if swaps else term_words(feats, lexicon, context, limit=limit)
+    return ModeData(feats.matrix, spans, word_span, originals, rows, terms)
+
+
+def term_words(feats: DocFeatures, lexicon, context, *, limit: int) -> int:
+    """How many words the scan's disguised-term reader would rewrite in a text."""
+    from unspin.detect.scan import term_repairs
+
+    repairs = term_repairs(feats, lexicon, context, limit=limit)
+    return sum(r.last - r.first for r in repairs)
 
 
 def restore_rows(data: ModeData, ranker: CompiledForest | None) -> tuple[np.ndarray, np.ndarray]:
@@ -388,8 +403,6 @@ def fit(
     `fast` fits on the bigram-only features used by `scan --fast`; `real_rank` adds ranker rows
     from real spinner choices (`real_rank_examples`, same mode), weighted REAL_RANK_WEIGHT.
     """
-    from sklearn.linear_model import LogisticRegression
-
     rng = random.Random(seed)
     order = list(range(len(examples)))
     rng.shuffle(order)
@@ -413,6 +426,29 @@ def fit(
     ry = np.concatenate([lab for _, lab in restore_fit])
     has = rx[:, FEATURE_NAMES.index("has_candidates")] > 0
     model.restore_model = _word_forest(rx[has], ry[has], seed)
+    report = {
+        "word_rows": int(len(y)),
+        "rank_rows": int(len(ky)),
+        "rank_rows_real": int(len(real_rank[1])) if real_rank is not None else 0,
+        "word_positive_share": float(y.mean()),
+        **calibrate(model, cal_part, fast=fast, seed=seed),
+    }
+    return model, report
+
+
+def calibrate(
+    model: SpinModel,
+    cal_part: Sequence[Example],
+    *,
+    fast: bool,
+    seed: int,
+    z: float = CLEAN_BUDGET_Z,
+) -> dict:
+    """Fit `model`'s document model and choose its thresholds on calibration examples the word,
+    rank and restore models never saw; returns what calibration found. `z`: how many standard
+    errors of margin the clean-change budget keeps (`_upper_count`)."""
+    from sklearn.linear_model import LogisticRegression
+
     probs = [model.word_probabilities(_matrix(e, fast)) for e in cal_part]
     spun_flags = np.array([e.spun for e in cal_part], dtype=bool)
     # The evidence table is estimated on half the calibration documents, the document model on
@@ -468,12 +504,10 @@ def fit(
         cal_doc_p[[k for k, e in enumerate(cal_part) if e.spun]],
         best_spun,
         verdict_at=model.doc_threshold,
+        fixed=[cal_part[k].mode(fast).term_words for k in clean],
+        z=z,
     )
-    report = {
-        "word_rows": int(len(y)),
-        "rank_rows": int(len(ky)),
-        "rank_rows_real": int(len(real_rank[1])) if real_rank is not None else 0,
-        "word_positive_share": float(y.mean()),
+    return {
         "flag_threshold": model.flag_threshold,
         "restore_threshold": model.restore_threshold,
         "spun_restore_threshold": model.spun_restore_threshold,
@@ -484,7 +518,6 @@ def fit(
         "calibration_lone_clean_paragraphs": len(lone),
         "calibration_docs": len(cal_part),
     }
-    return model, report
 
 
 def pseudo_articles(
@@ -558,6 +591,15 @@ def _clean_quantile_threshold(clean_doc_p: np.ndarray, share: float) -> float:
     return round(max(t, 0.5), 4)
 
 
+def _upper_count(counts: np.ndarray, z: float) -> float:
+    """The total of per-text counts plus `z` standard errors of that total over texts drawn
+    like these: changes come in clumps (one odd text takes several), so a threshold that just
+    fits one calibration sample overshoots on the next."""
+    if len(counts) < 2:
+        return float(counts.sum())
+    return float(counts.sum() + z * np.sqrt(len(counts)) * counts.std(ddof=1))
+
+
 def _restore_thresholds(
     clean_conf: Sequence[np.ndarray],
     judged_spun: Sequence[bool],
@@ -565,25 +607,34 @@ def _restore_thresholds(
     *,
     max_per_1000: float,
     floor: float,
+    fixed: Sequence[int] | None = None,
+    z: float = CLEAN_BUDGET_Z,
 ) -> tuple[float, float]:
     """(any-text, spun-text) restore thresholds that change at most `max_per_1000` of the clean
-    calibration words, given each clean text's restore confidences (0 where not flagged) and
-    whether it was judged spun. `spun_at` is raised until the clean texts judged spun use at
-    most half the budget; the any-text threshold is then the lowest that fits the rest."""
+    calibration words, given each clean text's restore confidences (0 where not flagged),
+    whether it was judged spun, and the words other readers change in it regardless (`fixed`).
+    `spun_at` is raised until the clean texts judged spun use at most half the budget; the
+    any-text threshold is then the lowest that fits the rest. Counts are taken `z` standard
+    errors high (`_upper_count`)."""
     words = sum(len(c) for c in clean_conf)
     if words == 0:
         return max(floor, 0.8), min(spun_at, max(floor, 0.8))
     allowed = max_per_1000 / 1000.0 * words
-    empty = np.zeros(0)
-    pairs = list(zip(clean_conf, judged_spun, strict=True))
-    in_spun = np.concatenate([c for c, s in pairs if s] or [empty])
-    in_clean = np.concatenate([c for c, s in pairs if not s] or [empty])
-    while spun_at < 0.995 and (in_spun >= spun_at).sum() > allowed / 2:
+    conf = np.concatenate(list(clean_conf))
+    doc = np.repeat(np.arange(len(clean_conf)), [len(c) for c in clean_conf])
+    spun_doc = np.asarray(judged_spun, dtype=bool)
+    in_spun = spun_doc[doc]
+    base = np.zeros(len(clean_conf)) if fixed is None else np.asarray(fixed, dtype=float)
+
+    def counts(any_t: float, spun_t: float) -> np.ndarray:
+        applied = conf >= np.where(in_spun, spun_t, any_t)
+        return np.bincount(doc, weights=applied, minlength=len(clean_conf))
+
+    while spun_at < 0.995 and _upper_count(counts(np.inf, spun_at), z) > allowed / 2:
         spun_at = round(spun_at + 0.025, 3)
     # Thresholds are rounded before they are tried: the model stores the rounded value.
     for t in np.round(np.arange(max(floor, 0.3), 0.995, 0.01), 3):
-        changed = (in_clean >= t).sum() + (in_spun >= min(t, spun_at)).sum()
-        if changed <= allowed:
+        if _upper_count(counts(t, min(t, spun_at)) + base, z) <= allowed:
             return round(float(t), 3), round(float(min(t, spun_at)), 3)
     return 0.995, round(float(min(0.995, spun_at)), 3)
 
@@ -597,17 +648,25 @@ def _restore_doc_threshold(
     *,
     verdict_at: float,
     max_per_1000: float = CLEAN_CHANGES_PER_1000,
+    fixed: Sequence[int] | None = None,
+    z: float = CLEAN_BUDGET_Z,
 ) -> tuple[float, float, float]:
     """(P(spun) from which the spun-text threshold applies, any-text and spun-text restore
     thresholds): the P(spun) cut, at most the verdict's, whose thresholds (fitted to the clean
-    budget by `_restore_thresholds`) repair the most swaps net of damage in the spun
-    calibration texts (`spun_parts`: per text its confidences where flagged, whether the top
-    suggestion is right, and its swap labels)."""
+    budget by `_restore_thresholds`, with `fixed` words changed regardless) repair the most
+    swaps net of damage in the spun calibration texts (`spun_parts`: per text its confidences
+    where flagged, whether the top suggestion is right, and its swap labels)."""
     cuts = sorted({round(float(c), 3) for c in np.arange(0.3, verdict_at, 0.05)} | {verdict_at})
     best: tuple[float, tuple[float, float, float]] | None = None
     for cut in reversed(cuts):  # from the verdict down: a tie keeps the higher cut
         any_t, spun_t = _restore_thresholds(
-            clean_conf, list(clean_doc_p >= cut), spun_at, max_per_1000=max_per_1000, floor=0.3
+            clean_conf,
+            list(clean_doc_p >= cut),
+            spun_at,
+            max_per_1000=max_per_1000,
+            floor=0.3,
+            fixed=fixed,
+            z=z,
         )
         net = 0.0
         for (conf, right, labels), p in zip(spun_parts, spun_doc_p, strict=True):
