@@ -52,6 +52,36 @@ def test_left_out_section_has_its_articles_and_tortured_phrases(tmp_path):
     assert (tmp_path / "roc.png").stat().st_size > 0
 
 
+def test_calibration_section_shows_paragraphs_articles_and_left_out(tmp_path):
+    rows = [
+        {"profile": "clean", "rate": 0.0, "p": 0.1},
+        {"profile": "spinbot", "rate": 0.2, "p": 0.8},
+    ]
+    bins = [{"low": 0.1, "high": 0.2, "texts": 7, "mean_p": 0.13, "spun_share": 0.21}]
+    para = {"brier": 0.061, "ece": 0.034, "bins": bins}
+    main = {**_evaluated("spinbot", 0.9, 0.01), "calibration": para}
+    articles = {
+        **_evaluated("spinbot", 0.98, 0.0), "documents": 5, "mean_words": 300.0,
+        "calibration": {"brier": 0.022, "ece": 0.051, "bins": bins},
+    }  # fmt: skip
+    left_out = {
+        **_evaluated("wordai", 0.8, 0.02), "profile": "wordai", "model_profiles": ["spinbot"],
+        "calibration": {"brier": 0.077, "ece": 0.045, "bins": bins},
+    }  # fmt: skip
+    figures = {
+        "mode": "default", "paragraphs": 1, "clean_paragraphs": 1, "seed": 0,
+        "model_profiles": ["spinbot"], "main": main, "articles": articles, "left_out": left_out,
+    }  # fmt: skip
+    write_detect_report(figures, rows, tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    section = report.split("## Calibration of P(spun)")[1]
+    assert "Paragraphs: Brier score 0.061, expected calibration error 0.034" in section
+    assert "Articles: Brier score 0.022, expected calibration error 0.051" in section
+    assert "| 0.1-0.2 | 7 | 0.130 | 0.210 |" in section
+    assert "Brier score 0.077, expected calibration error 0.045" in report.split("## Left-out")[1]
+    assert (tmp_path / "reliability.png").stat().st_size > 0
+
+
 def test_speed_sample_spins_each_paragraph_once_with_profiles_in_turn():
     from unspin.bench.detect import distinct_spun
     from unspin.spin import PROFILES, spin

@@ -40,3 +40,23 @@ def test_suggestion_counts_judge_only_exactly_flagged_swaps():
     # (31, 35) is not flagged exactly, so neither is judged.
     assert metrics.suggestion_counts(flags, swaps) == (2, 2)
     assert metrics.suggestion_counts([(0, 5, "small")], swaps) == (0, 1)
+
+
+def test_reliability_at_even_odds_on_hand_computed_cases():
+    # Every text scored at what it is: no error at all.
+    exact = metrics.reliability([1.0, 1.0], [0.0, 0.0, 0.0])
+    assert exact["brier"] == 0.0 and exact["ece"] == 0.0
+    # All at 0.5: a Brier score of 0.25, and at even odds half of that bin is spun, so the
+    # ECE is 0 however many more clean texts there are.
+    flat = metrics.reliability([0.5], [0.5, 0.5, 0.5])
+    assert flat["brier"] == 0.25 and flat["ece"] == 0.0
+    assert flat["bins"] == [
+        {"low": 0.5, "high": 0.6, "texts": 4, "mean_p": 0.5, "spun_share": 0.5}
+    ]
+    # Overconfident: spun texts at 0.9 and clean texts at 0.9 too, half each: the bin's spun
+    # share is 0.5 against a mean P of 0.9.
+    over = metrics.reliability([0.9, 0.9], [0.9])
+    assert math.isclose(over["ece"], 0.4) and math.isclose(over["brier"], 0.41)
+    # A clean text at P 1.0 falls in the last bin, not past it.
+    assert metrics.reliability([1.0], [1.0])["bins"][0]["low"] == 0.9
+    assert math.isnan(metrics.reliability([], [0.2])["ece"])

@@ -1,8 +1,9 @@
 """`unspin bench detect`: detection, pinpointing and restoration on held-out spun paragraphs.
 
 Held-out paragraphs (test split of the corpora) are spun by every simulator profile at several
-rates and scanned next to their clean originals. Figures: document AUROC, flag F1, restoration
-gain, clean damage, clean paragraphs flagged, tortured phrases restored, speed and memory.
+rates and scanned next to their clean originals. Figures: document AUROC and calibration, flag F1,
+restoration gain, clean damage, clean paragraphs flagged, tortured phrases restored, speed and
+memory.
 """
 
 from __future__ import annotations
@@ -148,6 +149,12 @@ def evaluate(
     figures["all_profiles"] = {
         str(rate): _score([r for r in spun if r["rate"] == rate], clean) for rate in RATES
     }
+    # Is P(spun) a probability? Spun texts of every profile and rate against the clean ones,
+    # at the even odds it is calibrated for.
+    figures["calibration"] = metrics.reliability(
+        [r["p"] for r in spun if r["p"] is not None],
+        [r["p"] for r in clean if r["p"] is not None],
+    )
     return figures, rows
 
 

@@ -1,4 +1,5 @@
-"""Metrics for the detection benchmark: AUROC, flag F1, word error rate, restoration gain."""
+"""Metrics for the detection benchmark: AUROC, calibration, flag F1, word error rate, restoration
+gain."""
 
 from __future__ import annotations
 
@@ -40,6 +41,44 @@ def roc_curve(scores_pos: Sequence[float], scores_neg: Sequence[float]):
     tpr = [0.0] + [float((pos >= t).mean()) for t in thresholds] + [1.0]
     fpr = [0.0] + [float((neg >= t).mean()) for t in thresholds] + [1.0]
     return fpr, tpr
+
+
+def reliability(scores_pos: Sequence[float], scores_neg: Sequence[float], bins: int = 10) -> dict:
+    """How well probabilities match outcomes, at even odds: each side weighs half, as in the
+    even mix P(spun) is calibrated on. Returns the Brier score, the expected calibration error
+    (mean |P - spun share| over equal-width bins, weighted by their weight) and per bin the
+    weighted mean P, the weighted spun share and the texts in it (bins with none left out)."""
+    pos = np.asarray(scores_pos, dtype=float)
+    neg = np.asarray(scores_neg, dtype=float)
+    if len(pos) == 0 or len(neg) == 0:
+        return {"brier": float("nan"), "ece": float("nan"), "bins": []}
+    p = np.concatenate([pos, neg])
+    y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    w = np.concatenate([np.full(len(pos), 0.5 / len(pos)), np.full(len(neg), 0.5 / len(neg))])
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        inside = which == b
+        weight = float(w[inside].sum())
+        if not inside.any():
+            continue
+        mean_p = float((w[inside] * p[inside]).sum() / weight)
+        share = float((w[inside] * y[inside]).sum() / weight)
+        ece += weight * abs(mean_p - share)
+        table.append(
+            {
+                "low": b / bins,
+                "high": (b + 1) / bins,
+                "texts": int(inside.sum()),
+                "mean_p": round(mean_p, 4),
+                "spun_share": round(share, 4),
+            }
+        )
+    return {
+        "brier": round(float((w * (p - y) ** 2).sum()), 4),
+        "ece": round(ece, 4),
+        "bins": table,
+    }
 
 
 def word_list(text: str) -> list[str]:

@@ -52,6 +52,42 @@ def plot_f1_by_rate(by_profile: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_reliability(groups: dict[str, dict], path: Path) -> None:
+    """Mean P(spun) against the spun share per bin (`metrics.reliability`), one line per group
+    of texts (paragraphs, articles): on the diagonal, P(spun) means what it says."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8, label="perfectly calibrated")
+    for name, rel in groups.items():
+        xs = [b["mean_p"] for b in rel["bins"]]
+        ys = [b["spun_share"] for b in rel["bins"]]
+        ax.plot(xs, ys, "o-", label=f"{name} (ECE {rel['ece']:.3f}, Brier {rel['brier']:.3f})")
+    ax.set(xlabel="mean P(spun) in bin", ylabel="share spun (even odds)", xlim=(0, 1),
+           ylim=(0, 1), title="Calibration of P(spun)")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _reliability(rel: dict) -> list[str]:
+    """The calibration line and its bin table."""
+    lines = [
+        f"Brier score {rel['brier']}, expected calibration error {rel['ece']} (spun texts of "
+        "every profile and rate against the clean ones, each side weighing half: the even odds "
+        "P(spun) is calibrated for).",
+        "",
+        "| P(spun) bin | texts | mean P(spun) | share spun |",
+        "|---|---|---|---|",
+    ]
+    for b in rel["bins"]:
+        lines.append(
+            f"| {b['low']:.1f}-{b['high']:.1f} | {b['texts']} | {b['mean_p']:.3f} | "
+            f"{b['spun_share']:.3f} |"
+        )
+    return lines
+
+
 def _table(by_profile: dict) -> list[str]:
     lines = [
         "| profile | rate | AUROC | flag P | flag R | flag F1 | restoration gain | judged spun |",
@@ -78,6 +114,11 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
     plot_roc(rows, outdir / "roc.png")
     plot_f1_by_rate(figures["main"]["by_profile"], outdir / "f1_by_rate.png")
     main = figures["main"]
+    calibrated = {"paragraphs": main["calibration"]} if "calibration" in main else {}
+    if "calibration" in figures.get("articles", {}):
+        calibrated["articles"] = figures["articles"]["calibration"]
+    if calibrated:
+        plot_reliability(calibrated, outdir / "reliability.png")
     lines = [
         f"# unspin detection benchmark ({figures['mode']} mode)",
         "",
@@ -113,6 +154,12 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
         "",
         "![ROC](roc.png) ![F1 by rate](f1_by_rate.png)",
     ]
+    if calibrated:
+        lines += ["", "## Calibration of P(spun)", ""]
+        for name, rel in calibrated.items():
+            first, *rest = _reliability(rel)
+            lines += [f"{name.capitalize()}: {first}", *rest, ""]
+        lines.append("![Reliability](reliability.png)")
     if "left_out" in figures:
         lo = figures["left_out"]
         lines += [
@@ -125,6 +172,13 @@ def write_detect_report(figures: dict, rows: list[dict], outdir: Path) -> None:
             f"Clean with that model: {lo['clean']['changed_per_1000']} changed words per 1,000, "
             f"{_judged_spun(lo['clean'], ' judged spun')}.",
         ]
+        if "calibration" in lo:
+            rel = lo["calibration"]
+            lines += [
+                "",
+                f"Calibration of its P(spun) on paragraphs: Brier score {rel['brier']}, expected "
+                f"calibration error {rel['ece']}.",
+            ]
         if "articles" in lo:
             lines += ["", "Whole articles spun by it, read by that model:", ""]
             lines += _articles(lo["articles"])
