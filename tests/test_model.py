@@ -21,6 +21,7 @@ from unspin.detect.train import (
     _upper_count,
     _verdict_threshold,
     pseudo_articles,
+    split_by_group,
 )
 
 
@@ -327,3 +328,17 @@ def test_real_rank_examples_read_calibration_rows_only(tmp_path):
     # one group: "huge" -> "big"; the evaluation row and the misaligned row add nothing
     assert y.sum() == 1
     assert len(y) > 1  # the original among other candidates
+
+
+def test_fit_and_calibration_never_share_a_document():
+    groups = [f"doc{k // 3}" for k in range(300)] + [f"lone{k}" for k in range(60)]
+    fit_idx, cal_idx = split_by_group(len(groups), groups, 0.3, seed=2)
+    assert sorted(fit_idx + cal_idx) == list(range(360))
+    fit_docs = {groups[i] for i in fit_idx}
+    assert fit_docs.isdisjoint(groups[i] for i in cal_idx)
+    assert 0.27 * 360 <= len(cal_idx) <= 0.33 * 360
+    assert split_by_group(len(groups), groups, 0.3, seed=2) == (fit_idx, cal_idx)  # seeded
+    assert split_by_group(len(groups), groups, 0.3, seed=3) != (fit_idx, cal_idx)
+    # Without groups every example is its own: the plain seeded 70/30 split.
+    fit_idx, cal_idx = split_by_group(10, None, 0.3, seed=2)
+    assert len(cal_idx) == 3 and sorted(fit_idx + cal_idx) == list(range(10))

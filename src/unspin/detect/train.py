@@ -397,18 +397,17 @@ def fit(
     seed: int = 0,
     holdout: float = 0.3,
     real_rank: tuple[np.ndarray, np.ndarray] | None = None,
+    groups: Sequence[str] | None = None,
 ) -> tuple[SpinModel, dict]:
     """Fit the word model on part of the examples, the document model and thresholds on the rest.
 
     `fast` fits on the bigram-only features used by `scan --fast`; `real_rank` adds ranker rows
     from real spinner choices (`real_rank_examples`, same mode), weighted REAL_RANK_WEIGHT.
+    `groups` (one per example: its source document) keeps a document's paragraphs on one side.
     """
-    rng = random.Random(seed)
-    order = list(range(len(examples)))
-    rng.shuffle(order)
-    cut = int(len(order) * (1 - holdout))
-    fit_part = [examples[i] for i in order[:cut]]
-    cal_part = [examples[i] for i in order[cut:]]
+    fit_idx, cal_idx = split_by_group(len(examples), groups, holdout, seed)
+    fit_part = [examples[i] for i in fit_idx]
+    cal_part = [examples[i] for i in cal_idx]
 
     x, y = _stack(fit_part, fast)
     model = SpinModel(word_model=_word_forest(x, y, seed), doc_model=None)
@@ -434,6 +433,34 @@ def fit(
         **calibrate(model, cal_part, fast=fast, seed=seed),
     }
     return model, report
+
+
+def split_by_group(
+    n: int, groups: Sequence[str] | None, holdout: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Seeded (fit, calibration) example indices, about `holdout` of them for calibration, with
+    every group (source document) wholly on one side: calibration paragraphs whose sibling
+    paragraphs the word model fitted on look cleaner to it than new documents do, and the
+    thresholds set on them let more through. No groups: each example is its own."""
+    rng = random.Random(seed)
+    order = list(range(n))
+    rng.shuffle(order)
+    if groups is None:
+        cut = int(n * (1 - holdout))
+        return order[:cut], order[cut:]
+    keys = sorted(set(groups))
+    rng.shuffle(keys)
+    sizes: dict[str, int] = {}
+    for g in groups:
+        sizes[g] = sizes.get(g, 0) + 1
+    held: set[str] = set()
+    count = 0
+    for key in keys:
+        if count >= holdout * n:
+            break
+        held.add(key)
+        count += sizes[key]
+    return [i for i in order if groups[i] not in held], [i for i in order if groups[i] in held]
 
 
 def calibrate(
@@ -733,8 +760,11 @@ def train(
         fast: real_rank_examples(tortured_csv, fast=fast) if tortured_csv else None
         for fast in (False, True)
     }
-    model, report = fit(examples, seed=seed, real_rank=real[False])
-    model.fast, fast_report = fit(examples, fast=True, seed=seed, real_rank=real[True])
+    groups = [p.doc_id for p in paras]
+    model, report = fit(examples, seed=seed, real_rank=real[False], groups=groups)
+    model.fast, fast_report = fit(
+        examples, fast=True, seed=seed, real_rank=real[True], groups=groups
+    )
     model.meta = {
         "features": list(FEATURE_NAMES) + (list(ENCODER_FEATURE_NAMES) if encoder else []),
         "encoder": encoder_reference(encoder, out) if encoder else None,
