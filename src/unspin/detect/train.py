@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -448,11 +449,9 @@ def split_by_group(
     if groups is None:
         cut = int(n * (1 - holdout))
         return order[:cut], order[cut:]
-    keys = sorted(set(groups))
+    sizes = Counter(groups)
+    keys = sorted(sizes)
     rng.shuffle(keys)
-    sizes: dict[str, int] = {}
-    for g in groups:
-        sizes[g] = sizes.get(g, 0) + 1
     held: set[str] = set()
     count = 0
     for key in keys:
