@@ -51,10 +51,7 @@ def evaluate(model: SpinModel, sample: list[T.Example]) -> dict:
         probs = model.word_probabilities(d.matrix)
         rows, ok = T.restore_rows(d, model.rank_model)
         conf = model.restore_probabilities(rows)
-        cut = model.restore_doc_threshold or model.doc_threshold
-        at = model.restore_threshold
-        if model.doc_probability(probs) >= cut:
-            at = min(at, model.spun_restore_threshold or at)
+        at = model.restore_at(model.doc_probability(probs))
         applied = (probs >= model.flag_threshold) & (conf >= at)
         if e.spun:
             right += int((applied & (ok == 1)).sum())

@@ -179,7 +179,7 @@ def channel_features(
     - the log of the phrase's own out-weight (how many ways a spinner could replace it).
 
     All 0.0 for a phrase without candidates."""
-    own = math.log(max(lexicon.out_weight(phrase), MIN_OUT_WEIGHT))
+    own = candidate_terms(lexicon, context, tuple(phrase.split(" ")))[0]
     if not split:
         return (0.0, 0.0, own)
     best_channel = -math.inf
@@ -207,8 +207,7 @@ def entry_channel(
     key = (id(lexicon), id(context), phrase, entry.names)
     hit = _CHANNEL_CACHE.get(key)
     if hit is None:
-        words = phrase.split(" ")
-        observed = sum(context.unigram_logprob(w) for w in words)
+        observed = candidate_terms(lexicon, context, tuple(phrase.split(" ")))[1]
         hit = channel_features(lexicon, context, phrase, entry.split, entry.weights, observed)
         if len(_CHANNEL_CACHE) >= _ENTRY_CACHE_MAX:
             _CHANNEL_CACHE.clear()

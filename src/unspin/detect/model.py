@@ -140,6 +140,16 @@ class SpinModel:
             return np.zeros(0)
         return self.restore_model.predict_proba(restore_matrix)[:, 1]
 
+    def restore_at(self, p_doc: float, spun_at: float | None = None) -> float:
+        """The restore confidence a flagged span needs in a text of P(spun) `p_doc`: from
+        `restore_doc_threshold` up (the verdict's where unset) the lower of the any-text and the
+        spun-text threshold (`spun_at`, by default the model's own), below it the any-text one."""
+        cut = self.restore_doc_threshold
+        if p_doc < (self.doc_threshold if cut is None else cut):
+            return self.restore_threshold
+        spun_at = spun_at or self.spun_restore_threshold or self.restore_threshold
+        return min(self.restore_threshold, spun_at)
+
     def doc_probability(self, word_probs: np.ndarray) -> float:
         """Calibrated P(spun) of a document from its word probabilities."""
         x = doc_features(word_probs, self.evidence).reshape(1, -1)

@@ -87,12 +87,9 @@ def scan_text(
         if len(rows):
             matrix = restore_matrix(feats.matrix, feats.spans, feats.word_span, ranked)
             confidence[rows] = model.restore_probabilities(matrix[rows])
-        spun_at = model.spun_restore_threshold or model.restore_threshold
+        restore_at = model.restore_at(p_doc)
     else:
-        confidence, spun_at = probs, SPUN_RESTORE_THRESHOLD
-    restore_doc = model.restore_doc_threshold
-    likely_spun = spun if restore_doc is None else p_doc >= restore_doc
-    restore_at = min(model.restore_threshold, spun_at) if likely_spun else model.restore_threshold
+        confidence, restore_at = probs, model.restore_at(p_doc, SPUN_RESTORE_THRESHOLD)
     if model.collocation_scorer is not None:
         pairs = _collocation_repairs(
             feats, word_probs, probs, confidence, restore_at, terms, model, lexicon, context, limit
