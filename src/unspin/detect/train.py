@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unspin.bench.datasets import sample_paragraphs
+from unspin.bench.datasets import Paragraph, sample_paragraphs
+from unspin.bench.datasets import paragraphs as corpus_paragraphs
 from unspin.detect.compiled import CompiledForest, CompiledLogistic
 from unspin.detect.features import (
     ENCODER_FEATURE_NAMES,
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 
 RATES = (0.1, 0.2, 0.3)
 CLEAN_SHARE = 0.35
+# Share of the training paragraphs (whole source documents) kept for calibration.
+HOLDOUT = 0.3
+# Paragraphs per calibration-side document that the clean budgets may read besides its clean
+# calibration examples (`budget_paragraphs`).
+BUDGET_PER_DOC = 10
 # Budgets set below the issue's limits (1 % clean documents judged spun, 2 clean words changed
 # per 1,000) to leave a margin for documents unlike the calibration paragraphs.
 CLEAN_FLAGGED_SHARE = 0.006
@@ -313,7 +319,15 @@ def build_examples(
     `encoder` (a `SwapEncoder`): read every spun text first, in batches, and add its columns to
     the default features.
     """
-    jobs = spin_jobs(texts, profiles, seed=seed)
+    return _examples(spin_jobs(texts, profiles, seed=seed), workers=workers, encoder=encoder)
+
+
+def clean_examples(texts: Sequence[str], *, workers: int = 2, encoder=None) -> list[Example]:
+    """Examples of clean texts as they stand, none spun (for the clean budgets)."""
+    return _examples([(t, None, 0.0, 0) for t in texts], workers=workers, encoder=encoder)
+
+
+def _examples(jobs: Sequence[tuple], *, workers: int, encoder) -> list[Example]:
     spun = [_spun(j) for j in jobs]
     logits = (
         encoder.word_logits([t for t, _ in spun], [word_ranges(t) for t, _ in spun])
@@ -328,6 +342,33 @@ def build_examples(
         return [_make(a) for a in args]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(_make, args, chunksize=16))
+
+
+def budget_paragraphs(
+    corpus: Sequence[str],
+    paras: Sequence[Paragraph],
+    spun: Sequence[bool],
+    *,
+    seed: int,
+    holdout: float = HOLDOUT,
+    per_doc: int = BUDGET_PER_DOC,
+) -> list[Paragraph]:
+    """Clean paragraphs for the clean budgets that no model fits on: the calibration-side
+    documents' paragraphs (the side `fit` keeps with the same seed and `holdout`) other than
+    their clean calibration examples, so the originals of spun examples and the paragraphs
+    sampling passed over, at most `per_doc` per document, in corpus order."""
+    groups = [p.doc_id for p in paras]
+    _, cal_idx = split_by_group(len(paras), groups, holdout, seed)
+    cal_docs = {groups[i] for i in cal_idx}
+    clean_cal = {(paras[i].doc_id, paras[i].index) for i in cal_idx if not spun[i]}
+    taken: Counter[str] = Counter()
+    out: list[Paragraph] = []
+    for p in corpus_paragraphs(corpus, "train", part="words"):
+        if p.doc_id in cal_docs and (p.doc_id, p.index) not in clean_cal:
+            if taken[p.doc_id] < per_doc:
+                taken[p.doc_id] += 1
+                out.append(p)
+    return out
 
 
 def encoder_reference(encoder: str, out: str) -> dict[str, str]:
@@ -396,15 +437,18 @@ def fit(
     *,
     fast: bool = False,
     seed: int = 0,
-    holdout: float = 0.3,
+    holdout: float = HOLDOUT,
     real_rank: tuple[np.ndarray, np.ndarray] | None = None,
     groups: Sequence[str] | None = None,
+    lone_clean: Sequence[Example] = (),
 ) -> tuple[SpinModel, dict]:
     """Fit the word model on part of the examples, the document model and thresholds on the rest.
 
     `fast` fits on the bigram-only features used by `scan --fast`; `real_rank` adds ranker rows
     from real spinner choices (`real_rank_examples`, same mode), weighted REAL_RANK_WEIGHT.
     `groups` (one per example: its source document) keeps a document's paragraphs on one side.
+    `lone_clean`: more clean paragraphs for the clean budgets only, from documents on the
+    calibration side (`split_by_group` with the same groups, `holdout` and seed) or unseen.
     """
     fit_idx, cal_idx = split_by_group(len(examples), groups, holdout, seed)
     fit_part = [examples[i] for i in fit_idx]
@@ -431,7 +475,7 @@ def fit(
         "rank_rows": int(len(ky)),
         "rank_rows_real": int(len(real_rank[1])) if real_rank is not None else 0,
         "word_positive_share": float(y.mean()),
-        **calibrate(model, cal_part, fast=fast, seed=seed),
+        **calibrate(model, cal_part, fast=fast, seed=seed, lone_clean=lone_clean),
     }
     return model, report
 
@@ -469,10 +513,13 @@ def calibrate(
     fast: bool,
     seed: int,
     z: float = CLEAN_BUDGET_Z,
+    lone_clean: Sequence[Example] = (),
 ) -> dict:
     """Fit `model`'s document model and choose its thresholds on calibration examples the word,
     rank and restore models never saw; returns what calibration found. `z`: how many standard
-    errors of margin the clean-change budget keeps (`_upper_count`)."""
+    errors of margin the clean-change budget keeps (`_upper_count`). `lone_clean`: clean
+    paragraphs the models never saw that only the clean budgets read, each judged alone: the
+    verdict threshold sits at a 0.6 % tail, which a thousand paragraphs place only roughly."""
     from sklearn.linear_model import LogisticRegression
 
     probs = [model.word_probabilities(_matrix(e, fast)) for e in cal_part]
@@ -495,7 +542,9 @@ def calibrate(
     # hide that, so each clean calibration paragraph is also judged on its own.
     cal_doc_p = np.array([model.doc_probability(p) for p in probs])
     clean = [k for k, e in enumerate(cal_part) if not e.spun]
-    lone = cal_doc_p[[k for k in clean if k >= half]]
+    extra_probs = [model.word_probabilities(_matrix(e, fast)) for e in lone_clean]
+    extra_doc_p = np.array([model.doc_probability(p) for p in extra_probs])
+    lone = np.concatenate([cal_doc_p[[k for k in clean if k >= half]], extra_doc_p])
     model.doc_threshold = _verdict_threshold(
         doc_p[doc_y == 0], np.array([len(p) for p in doc_probs])[doc_y == 0], lone
     )
@@ -509,6 +558,14 @@ def calibrate(
     restore_cal = [restore_rows(e.mode(fast), model.rank_model) for e in cal_part]
     restore_p = [model.restore_probabilities(r) for r, _ in restore_cal]
     flagged = [p >= model.flag_threshold for p in probs]
+    extra_restore = [
+        np.where(
+            p >= model.flag_threshold,
+            model.restore_probabilities(restore_rows(e.mode(fast), model.rank_model)[0]),
+            0.0,
+        )
+        for p, e in zip(extra_probs, lone_clean, strict=True)
+    ]
     spun_parts = [
         (np.where(f, r, 0.0), ok, e.labels)
         for r, f, (_, ok), e in zip(restore_p, flagged, restore_cal, cal_part, strict=True)
@@ -524,13 +581,14 @@ def calibrate(
         model.restore_threshold,
         model.spun_restore_threshold,
     ) = _restore_doc_threshold(
-        [np.where(flagged[k], restore_p[k], 0.0) for k in clean],
-        cal_doc_p[clean],
+        [np.where(flagged[k], restore_p[k], 0.0) for k in clean] + extra_restore,
+        np.concatenate([cal_doc_p[clean], extra_doc_p]),
         spun_parts,
         cal_doc_p[[k for k, e in enumerate(cal_part) if e.spun]],
         best_spun,
         verdict_at=model.doc_threshold,
-        fixed=[cal_part[k].mode(fast).term_words for k in clean],
+        fixed=[cal_part[k].mode(fast).term_words for k in clean]
+        + [e.mode(fast).term_words for e in lone_clean],
         z=z,
     )
     return {
@@ -542,6 +600,9 @@ def calibrate(
         "calibration_spun_detected": float((doc_p[doc_y == 1] >= model.doc_threshold).mean()),
         "calibration_doc_auroc": _auroc(doc_p[doc_y == 1], doc_p[doc_y == 0]),
         "calibration_lone_clean_paragraphs": len(lone),
+        "calibration_clean_words": int(
+            sum(len(cal_part[k].labels) for k in clean) + sum(len(e.labels) for e in lone_clean)
+        ),
         "calibration_docs": len(cal_part),
     }
 
@@ -754,15 +815,19 @@ def train(
     examples = build_examples(
         [p.text for p in paras], profiles, seed=seed, workers=workers, encoder=swap_encoder
     )
+    budget = budget_paragraphs(corpus, paras, [e.spun for e in examples], seed=seed)
+    lone_clean = clean_examples([p.text for p in budget], workers=workers, encoder=swap_encoder)
     t1 = time.time()
     real = {
         fast: real_rank_examples(tortured_csv, fast=fast) if tortured_csv else None
         for fast in (False, True)
     }
     groups = [p.doc_id for p in paras]
-    model, report = fit(examples, seed=seed, real_rank=real[False], groups=groups)
+    model, report = fit(
+        examples, seed=seed, real_rank=real[False], groups=groups, lone_clean=lone_clean
+    )
     model.fast, fast_report = fit(
-        examples, fast=True, seed=seed, real_rank=real[True], groups=groups
+        examples, fast=True, seed=seed, real_rank=real[True], groups=groups, lone_clean=lone_clean
     )
     model.meta = {
         "features": list(FEATURE_NAMES) + (list(ENCODER_FEATURE_NAMES) if encoder else []),
@@ -777,6 +842,7 @@ def train(
         "rank_features": list(RANK_FEATURE_NAMES),
         "profiles": profiles,
         "paragraphs": len(paras),
+        "budget_paragraphs": len(budget),
         "per_doc": per_doc,
         "seed": seed,
         "corpus": [str(c).rsplit("/", 1)[-1] for c in corpus],
