@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import sys
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -342,3 +343,40 @@ def test_fit_and_calibration_never_share_a_document():
     # Without groups every example is its own: the plain seeded 70/30 split.
     fit_idx, cal_idx = split_by_group(10, None, 0.3, seed=2)
     assert len(cal_idx) == 3 and sorted(fit_idx + cal_idx) == list(range(10))
+
+
+def test_budget_paragraphs_come_from_calibration_documents_only(tmp_path):
+    import gzip
+    import json
+
+    from unspin.bench.datasets import part_of, sample_paragraphs, split_of
+    from unspin.detect.train import budget_paragraphs
+
+    # Written for this test: documents of six numbered paragraphs, 40+ words each.
+    body = (
+        "The river rose again overnight and the council closed the lower road while crews moved "
+        "sandbags to the bridge, where the water had reached the third step of the old quay, and "
+        "shop owners carried their stock upstairs before the morning tide."
+    )
+    path = tmp_path / "c.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for k in range(120):
+            paras = [f"Paragraph {j} of report {k}. {body}" for j in range(6)]
+            fh.write(json.dumps({"id": f"r{k}", "text": "\n\n".join(paras)}) + "\n")
+    corpus = [str(path)]
+    paras = sample_paragraphs(corpus, "train", 10_000, seed=1, part="words", per_doc=3)
+    spun = [k % 3 != 0 for k in range(len(paras))]
+    budget = budget_paragraphs(corpus, paras, spun, seed=1, per_doc=4)
+
+    groups = [p.doc_id for p in paras]
+    fit_idx, cal_idx = split_by_group(len(paras), groups, 0.3, seed=1)
+    cal_docs = {groups[i] for i in cal_idx}
+    assert budget and {p.doc_id for p in budget} <= cal_docs
+    assert all(split_of(p.doc_id) == "train" and part_of(p.doc_id) == "words" for p in budget)
+    keys = {(p.doc_id, p.index) for p in budget}
+    # The clean calibration examples are read already; the originals of spun ones are new.
+    assert all((paras[i].doc_id, paras[i].index) not in keys for i in cal_idx if not spun[i])
+    assert any((paras[i].doc_id, paras[i].index) in keys for i in cal_idx if spun[i])
+    # The paragraphs sampling passed over count too, at most per_doc from one document.
+    assert any(p.index not in {q.index for q in paras if q.doc_id == p.doc_id} for p in budget)
+    assert max(Counter(p.doc_id for p in budget).values()) == 4

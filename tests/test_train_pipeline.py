@@ -58,6 +58,10 @@ def test_train_encoder_then_train_then_scan(tmp_path):
         [corpus], str(out), paragraphs=200, workers=1, encoder=str(enc), tortured_csv=str(csv)
     )
     model = SpinModel.load(out)
+    # The clean budgets read the calibration documents' other paragraphs too, in both modes.
+    assert model.meta["budget_paragraphs"] > 0
+    for part in (report, report["fast"]):
+        assert part["calibration_lone_clean_paragraphs"] > model.meta["budget_paragraphs"]
     # The disguised-collocation scorer is fitted last, on the saved model (default mode only).
     assert [r["mode"] for r in report["collocations"]] == ["default"]
     assert report["collocations"][0]["right_readings"] >= 1
