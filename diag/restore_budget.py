@@ -20,7 +20,6 @@ from pathlib import Path
 from unspin.bench.datasets import sample_paragraphs
 from unspin.detect import train as T
 from unspin.detect.model import SpinModel
-from unspin.detect.terms import raise_terms
 
 CORPORA = [
     "../shared/data/corpora/allsides_news_2012_2020.jsonl.gz",
@@ -52,11 +51,7 @@ def evaluate(model: SpinModel, sample: list[T.Example]) -> dict:
         probs = model.word_probabilities(d.matrix)
         rows, ok = T.restore_rows(d, model.rank_model)
         conf = model.restore_probabilities(rows)
-        # P(spun) pools the disguised terms' words raised, as the scan does (none in caches
-        # built before ModeData had them).
-        at = model.restore_at(
-            model.doc_probability(raise_terms(probs, getattr(d, "term_runs", ())))
-        )
+        at = model.restore_at(model.doc_probability(probs))
         applied = (probs >= model.flag_threshold) & (conf >= at)
         if e.spun:
             right += int((applied & (ok == 1)).sum())

@@ -18,13 +18,6 @@ import numpy as np
 
 from unspin.detect import train as T
 from unspin.detect.model import SpinModel
-from unspin.detect.terms import raise_terms
-
-
-def doc_p(model: SpinModel, e: T.Example) -> float:
-    """P(spun) of one example's `--fast` features, disguised terms' words raised as in the scan."""
-    probs = model.word_probabilities(e.fast.matrix)
-    return model.doc_probability(raise_terms(probs, getattr(e.fast, "term_runs", ())))
 
 
 def count_threshold(p: np.ndarray, share: float, z: float) -> float:
@@ -48,7 +41,7 @@ def main(cache: str, models: list[str]) -> None:
             m = copy.deepcopy(base)
             T.calibrate(m, cal, fast=True, seed=0)
             half = len(cal) // 2
-            probs = [doc_p(m, e) for e in cal]
+            probs = [m.doc_probability(m.word_probabilities(e.fast.matrix)) for e in cal]
             lone_all = np.array([p for p, e in zip(probs, cal, strict=True) if not e.spun])
             lone_half = np.array(
                 [
@@ -57,7 +50,7 @@ def main(cache: str, models: list[str]) -> None:
                     if not e.spun and k >= half
                 ]
             )
-            scored = [doc_p(m, e) for e in test]
+            scored = [m.doc_probability(m.word_probabilities(e.fast.matrix)) for e in test]
             clean = np.array([p for p, e in zip(scored, test, strict=True) if not e.spun])
             spun = np.array(
                 [

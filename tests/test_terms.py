@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from unspin.context.model import get_context_model
 from unspin.detect.features import norm_word
 from unspin.detect.scan import scan_text
-from unspin.detect.terms import TERM_PROBABILITY, TermIndex, find_term_repairs, raise_terms
+from unspin.detect.terms import TERM_PROBABILITY, TermIndex, find_term_repairs
 from unspin.lexicon import get_lexicon
 from unspin.text import tokenize, words
 
@@ -90,31 +88,6 @@ def test_training_counts_term_rewrites_of_clean_text_against_the_budget() -> Non
     swap = Swap(at, at + 7, "records", at, at + 5, "files")
     spun = mode_data(tokenize(text), [swap], fast=True, lexicon=lex, context=ctx)
     assert spun.term_words == 0
-    # Where the reader finds the term is kept for every text, spun or clean: P(spun) reads it.
-    first = [w.text for w in words(tokenize(text))].index(disguise.split()[0])
-    assert spun.term_runs == data.term_runs == ((first, first + len(disguise.split())),)
-
-
-def test_raise_terms_lifts_only_the_terms_words() -> None:
-    probs = np.array([0.1, 0.95, 0.2, 0.3, 0.05])
-    raised = raise_terms(probs, [(1, 3)])
-    assert raised.tolist() == [0.1, 0.95, TERM_PROBABILITY, 0.3, 0.05]
-    assert probs[2] == 0.2  # a copy
-
-
-def test_a_disguised_term_counts_in_p_spun() -> None:
-    """The scan pools the term's raised probabilities, as training calibrated the document
-    model on: the same text reads as more likely spun than its word probabilities alone say."""
-    from unspin.detect.model import load_model
-    from unspin.detect.scan import word_features
-
-    text, _, _ = _disguised_shipped_term()
-    model = load_model().for_mode(False)
-    feats = word_features(
-        text, tokenize(text), model, get_lexicon(), get_context_model(), fast=False
-    )
-    raw = model.doc_probability(model.word_probabilities(feats.matrix))
-    assert scan_text(text).spin_probability > raw + 0.01
 
 
 def test_an_established_collocation_is_not_read_as_a_disguise(monkeypatch) -> None:

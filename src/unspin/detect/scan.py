@@ -19,7 +19,7 @@ from unspin.detect.features import (
 )
 from unspin.detect.language import abstain_reason
 from unspin.detect.model import SpinModel, load_model
-from unspin.detect.terms import TermRepair, find_term_repairs, raise_terms
+from unspin.detect.terms import TERM_PROBABILITY, TermRepair, find_term_repairs
 from unspin.lexicon import Lexicon, get_lexicon
 from unspin.restore.rank import rank_spans
 from unspin.restore.rewrite import Edit, apply_edits, match_case
@@ -66,14 +66,14 @@ def scan_text(
     context = context or get_context_model()
     feats = word_features(text, tokens, model, lexicon, context, fast=fast)
     probs = model.word_probabilities(feats.matrix)
-    # Runs that disguise a known technical term are flagged and restored as a whole, and their
-    # words count as swapped in P(spun) too: training pools the same raised probabilities.
+    p_doc = model.doc_probability(probs)
+    # Runs that disguise a known technical term are flagged and restored as a whole. They do
+    # not enter P(spun): the document model is calibrated on the word model alone.
     limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
     terms = term_repairs(feats, lexicon, context, limit=limit)
     word_probs = probs
     if terms:
         probs = _with_terms(probs, terms)
-    p_doc = model.doc_probability(probs)
     spun = p_doc >= model.doc_threshold
     # In a text likely spun most odd words are swaps, so a less certain suggestion is still
     # more likely to repair than to damage; elsewhere only the clean-safe threshold applies.
@@ -236,7 +236,10 @@ def adjacent_words(feats: DocFeatures) -> list[bool]:
 
 def _with_terms(probs: np.ndarray, terms: Sequence[TermRepair]) -> np.ndarray:
     """P(swapped) with the words of disguised terms raised to `TERM_PROBABILITY`."""
-    return raise_terms(probs, [(r.first, r.last) for r in terms])
+    probs = probs.copy()
+    for r in terms:
+        probs[r.first : r.last] = np.maximum(probs[r.first : r.last], TERM_PROBABILITY)
+    return probs
 
 
 def _collocation_repairs(

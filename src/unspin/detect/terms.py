@@ -12,12 +12,10 @@ Pure function of (normalised words, sentence ids, lexicon, context model, term l
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from unspin.context.model import ContextModel
 from unspin.detect.features import context_window, phrase_entry
@@ -25,8 +23,7 @@ from unspin.detect.features import context_window, phrase_entry
 if TYPE_CHECKING:
     from unspin.lexicon import Lexicon
 
-# P(swapped) of the words of a disguised term, at least: in flags, the web page and the pooled
-# evidence for P(spun) (training calibrates the document model on the same raised values).
+# P(swapped) shown for the words of a disguised term (flags and the web page; not P(spun)).
 TERM_PROBABILITY = 0.9
 # A reading must have log(term count + 1) + sum of log link priors of its swaps above this, and
 # fit its context better than the observed words by the trigram LM (web bigram counts rarely
@@ -54,15 +51,6 @@ class TermRepair:
 
 
 _Reading = tuple[tuple[str, ...], float]  # (term words, link score)
-
-
-def raise_terms(probs: np.ndarray, runs: Iterable[tuple[int, int]]) -> np.ndarray:
-    """A copy of per-word P(swapped) with the words of disguised terms (word ranges [first,
-    last)) raised to at least `TERM_PROBABILITY`."""
-    probs = probs.copy()
-    for first, last in runs:
-        probs[first:last] = np.maximum(probs[first:last], TERM_PROBABILITY)
-    return probs
 
 
 class TermIndex:

@@ -31,7 +31,6 @@ from unspin.detect.features import (
     with_encoder,
 )
 from unspin.detect.model import DocEvidence, SpinModel, doc_features
-from unspin.detect.terms import raise_terms
 from unspin.restore.rank import RANK_DEPTH, RANK_FEATURE_NAMES, candidate_rows, rerank_batch
 
 log = logging.getLogger(__name__)
@@ -84,9 +83,6 @@ class ModeData:
     # Words the disguised-term reader rewrites (`unspin.detect.terms`), counted in clean texts
     # only: there every one is damage, and it spends the clean budget restoration answers to.
     term_words: int = 0
-    # The word ranges [first, last) it reads as disguised terms, in any text: their words
-    # count as swapped in the evidence for P(spun), as in the scan.
-    term_runs: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -155,16 +151,16 @@ def mode_data(
         originals.append(originals_all[k])
         rows.append(cand.matrix)
     word_span = np.array([remap.get(k, -1) for k in feats.word_span], dtype=np.int64)
-    runs = term_runs(feats, lexicon, context, limit=limit)
-    terms = 0 if swaps else sum(last - first for first, last in runs)
-    return ModeData(feats.matrix, spans, word_span, originals, rows, terms, runs)
+    terms = 0 if swaps else term_words(feats, lexicon, context, limit=limit)
+    return ModeData(feats.matrix, spans, word_span, originals, rows, terms)
 
 
-def term_runs(feats: DocFeatures, lexicon, context, *, limit: int) -> tuple[tuple[int, int], ...]:
-    """The word ranges the scan's disguised-term reader would rewrite in a text."""
+def term_words(feats: DocFeatures, lexicon, context, *, limit: int) -> int:
+    """How many words the scan's disguised-term reader would rewrite in a text."""
     from unspin.detect.scan import term_repairs
 
-    return tuple((r.first, r.last) for r in term_repairs(feats, lexicon, context, limit=limit))
+    repairs = term_repairs(feats, lexicon, context, limit=limit)
+    return sum(r.last - r.first for r in repairs)
 
 
 def restore_rows(data: ModeData, ranker: CompiledForest | None) -> tuple[np.ndarray, np.ndarray]:
@@ -527,17 +523,15 @@ def calibrate(
     from sklearn.linear_model import LogisticRegression
 
     probs = [model.word_probabilities(_matrix(e, fast)) for e in cal_part]
-    # The document level reads them as the scan does: disguised terms' words raised.
-    pooled = [raise_terms(p, e.mode(fast).term_runs) for p, e in zip(probs, cal_part, strict=True)]
     spun_flags = np.array([e.spun for e in cal_part], dtype=bool)
     # The evidence table is estimated on half the calibration documents, the document model on
     # pseudo-articles built from the other half.
     half = len(cal_part) // 2
     model.evidence = DocEvidence.fit(
-        np.concatenate([p for p, s in zip(pooled[:half], spun_flags[:half], strict=True) if s]),
-        np.concatenate([p for p, s in zip(pooled[:half], spun_flags[:half], strict=True) if not s]),
+        np.concatenate([p for p, s in zip(probs[:half], spun_flags[:half], strict=True) if s]),
+        np.concatenate([p for p, s in zip(probs[:half], spun_flags[:half], strict=True) if not s]),
     )
-    doc_probs, doc_y = pseudo_articles(pooled[half:], cal_part[half:], seed=seed)
+    doc_probs, doc_y = pseudo_articles(probs[half:], cal_part[half:], seed=seed)
     doc_x = np.stack([doc_features(p, model.evidence) for p in doc_probs])
     model.doc_model = CompiledLogistic.from_sklearn(
         LogisticRegression(C=1.0, max_iter=2000).fit(doc_x, doc_y)
@@ -546,15 +540,10 @@ def calibrate(
     # The clean budget must hold for a lone paragraph as well as for a long article. Lone
     # paragraphs are the riskiest (a few odd words decide), and pseudo-articles of 1-4 of them
     # hide that, so each clean calibration paragraph is also judged on its own.
-    cal_doc_p = np.array([model.doc_probability(p) for p in pooled])
+    cal_doc_p = np.array([model.doc_probability(p) for p in probs])
     clean = [k for k, e in enumerate(cal_part) if not e.spun]
     extra_probs = [model.word_probabilities(_matrix(e, fast)) for e in lone_clean]
-    extra_doc_p = np.array(
-        [
-            model.doc_probability(raise_terms(p, e.mode(fast).term_runs))
-            for p, e in zip(extra_probs, lone_clean, strict=True)
-        ]
-    )
+    extra_doc_p = np.array([model.doc_probability(p) for p in extra_probs])
     lone = np.concatenate([cal_doc_p[[k for k in clean if k >= half]], extra_doc_p])
     model.doc_threshold = _verdict_threshold(
         doc_p[doc_y == 0], np.array([len(p) for p in doc_probs])[doc_y == 0], lone
