@@ -798,7 +798,8 @@ def train(
     (`unspin.detect.collocations`). `encoder`: a head file from
     `unspin train-encoder` whose swap logits join the default mode's word features (None: a
     model without the encoder). Paragraphs come from the train split's "words" part, which the
-    encoder's fine-tune never reads; at most `per_doc` from one document.
+    encoder's fine-tune never reads; at most `per_doc` from one document. The clean budgets also
+    read the calibration-side documents' other paragraphs (`budget_paragraphs`), unspun.
     """
     from unspin.spin import PROFILES
 
