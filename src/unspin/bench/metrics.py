@@ -59,9 +59,9 @@ def reliability(scores_pos: Sequence[float], scores_neg: Sequence[float], bins: 
     table, ece = [], 0.0
     for b in range(bins):
         inside = which == b
-        weight = float(w[inside].sum())
         if not inside.any():
             continue
+        weight = float(w[inside].sum())
         mean_p = float((w[inside] * p[inside]).sum() / weight)
         share = float((w[inside] * y[inside]).sum() / weight)
         ece += weight * abs(mean_p - share)

@@ -522,16 +522,20 @@ def calibrate(
     verdict threshold sits at a 0.6 % tail, which a thousand paragraphs place only roughly."""
     from sklearn.linear_model import LogisticRegression
 
-    probs = [model.word_probabilities(_matrix(e, fast)) for e in cal_part]
+    # Per-text quantities are computed once over the calibration examples and then the extra
+    # clean paragraphs; only the clean budgets read the latter (indices from len(cal_part) on).
+    texts = [*cal_part, *lone_clean]
+    n_cal = len(cal_part)
+    probs = [model.word_probabilities(_matrix(e, fast)) for e in texts]
     spun_flags = np.array([e.spun for e in cal_part], dtype=bool)
     # The evidence table is estimated on half the calibration documents, the document model on
     # pseudo-articles built from the other half.
-    half = len(cal_part) // 2
+    half = n_cal // 2
     model.evidence = DocEvidence.fit(
         np.concatenate([p for p, s in zip(probs[:half], spun_flags[:half], strict=True) if s]),
         np.concatenate([p for p, s in zip(probs[:half], spun_flags[:half], strict=True) if not s]),
     )
-    doc_probs, doc_y = pseudo_articles(probs[half:], cal_part[half:], seed=seed)
+    doc_probs, doc_y = pseudo_articles(probs[half:n_cal], cal_part[half:], seed=seed)
     doc_x = np.stack([doc_features(p, model.evidence) for p in doc_probs])
     model.doc_model = CompiledLogistic.from_sklearn(
         LogisticRegression(C=1.0, max_iter=2000).fit(doc_x, doc_y)
@@ -539,38 +543,27 @@ def calibrate(
     doc_p = model.doc_model.predict_proba(doc_x)[:, 1]
     # The clean budget must hold for a lone paragraph as well as for a long article. Lone
     # paragraphs are the riskiest (a few odd words decide), and pseudo-articles of 1-4 of them
-    # hide that, so each clean calibration paragraph is also judged on its own.
-    cal_doc_p = np.array([model.doc_probability(p) for p in probs])
-    clean = [k for k, e in enumerate(cal_part) if not e.spun]
-    extra_probs = [model.word_probabilities(_matrix(e, fast)) for e in lone_clean]
-    extra_doc_p = np.array([model.doc_probability(p) for p in extra_probs])
-    lone = np.concatenate([cal_doc_p[[k for k in clean if k >= half]], extra_doc_p])
+    # hide that, so each clean paragraph the evidence table did not read is also judged alone.
+    text_doc_p = np.array([model.doc_probability(p) for p in probs])
+    clean = [k for k, e in enumerate(texts) if not e.spun]
+    spun = [k for k, e in enumerate(texts) if e.spun]
+    lone = text_doc_p[[k for k in clean if k >= half]]
     model.doc_threshold = _verdict_threshold(
         doc_p[doc_y == 0], np.array([len(p) for p in doc_probs])[doc_y == 0], lone
     )
 
-    all_p = np.concatenate(probs)
+    all_p = np.concatenate(probs[:n_cal])
     all_y = np.concatenate([e.labels for e in cal_part])
     model.flag_threshold = _best_f1_threshold(all_p, all_y)
     # Restoration thresholds, on the restore model's confidence: the best repairs-minus-damage
     # trade-off inside spun texts, and the clean-damage budget for any text. Clean texts wrongly
     # judged spun meet the lower spun-text threshold, so their damage counts against the budget.
-    restore_cal = [restore_rows(e.mode(fast), model.rank_model) for e in cal_part]
-    restore_p = [model.restore_probabilities(r) for r, _ in restore_cal]
-    flagged = [p >= model.flag_threshold for p in probs]
-    extra_restore = [
-        np.where(
-            p >= model.flag_threshold,
-            model.restore_probabilities(restore_rows(e.mode(fast), model.rank_model)[0]),
-            0.0,
-        )
-        for p, e in zip(extra_probs, lone_clean, strict=True)
+    rows = [restore_rows(e.mode(fast), model.rank_model) for e in texts]
+    conf = [
+        np.where(p >= model.flag_threshold, model.restore_probabilities(r), 0.0)
+        for p, (r, _) in zip(probs, rows, strict=True)
     ]
-    spun_parts = [
-        (np.where(f, r, 0.0), ok, e.labels)
-        for r, f, (_, ok), e in zip(restore_p, flagged, restore_cal, cal_part, strict=True)
-        if e.spun
-    ]
+    spun_parts = [(conf[k], rows[k][1], texts[k].labels) for k in spun]
     best_spun = _net_repair_threshold(
         np.concatenate([r for r, _, _ in spun_parts]),
         np.concatenate([ok for _, ok, _ in spun_parts]),
@@ -581,14 +574,13 @@ def calibrate(
         model.restore_threshold,
         model.spun_restore_threshold,
     ) = _restore_doc_threshold(
-        [np.where(flagged[k], restore_p[k], 0.0) for k in clean] + extra_restore,
-        np.concatenate([cal_doc_p[clean], extra_doc_p]),
+        [conf[k] for k in clean],
+        text_doc_p[clean],
         spun_parts,
-        cal_doc_p[[k for k, e in enumerate(cal_part) if e.spun]],
+        text_doc_p[spun],
         best_spun,
         verdict_at=model.doc_threshold,
-        fixed=[cal_part[k].mode(fast).term_words for k in clean]
-        + [e.mode(fast).term_words for e in lone_clean],
+        fixed=[texts[k].mode(fast).term_words for k in clean],
         z=z,
     )
     return {
@@ -600,9 +592,7 @@ def calibrate(
         "calibration_spun_detected": float((doc_p[doc_y == 1] >= model.doc_threshold).mean()),
         "calibration_doc_auroc": _auroc(doc_p[doc_y == 1], doc_p[doc_y == 0]),
         "calibration_lone_clean_paragraphs": len(lone),
-        "calibration_clean_words": int(
-            sum(len(cal_part[k].labels) for k in clean) + sum(len(e.labels) for e in lone_clean)
-        ),
+        "calibration_clean_words": int(sum(len(texts[k].labels) for k in clean)),
         "calibration_docs": len(cal_part),
     }
 
