@@ -95,3 +95,18 @@ def test_documents_read_before_a_failing_record_still_get_their_results() -> Non
         ):
             got.append(result.id)
     assert got == ["p0", "p1", "p2", "p3", "p4"]
+
+
+def test_batch_gc_tuning_raises_only_the_youngest_threshold() -> None:
+    import gc
+
+    from unspin.engines.scan import BATCH_GC_THRESHOLD, tune_gc_for_batch
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 7, 9)
+        tune_gc_for_batch()
+        assert gc.get_threshold() == (BATCH_GC_THRESHOLD, 7, 9)
+        assert gc.isenabled()
+    finally:
+        gc.set_threshold(*before)

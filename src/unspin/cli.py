@@ -429,6 +429,9 @@ def scan(
     source_index = _open_index(index) if index is not None else None
     resolved = _load_model(model)
     from unspin.api import scan_documents
+    from unspin.engines.scan import tune_gc_for_batch
+
+    tune_gc_for_batch()
 
     stats = _new_stats()
     done: Counter[str] = Counter()
@@ -532,6 +535,9 @@ def restore(
     source_index = _open_index(index) if index is not None else None
     resolved = _load_model(model)
     from unspin.api import scan_documents
+    from unspin.engines.scan import tune_gc_for_batch
+
+    tune_gc_for_batch()
 
     stats = _new_stats()
     docs: list[Document] = []

@@ -12,6 +12,7 @@ onnxruntime's pool), which a fork would copy in an unknown state.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -30,7 +31,21 @@ CHUNK_DOCS = 16
 # Jobs in flight per worker: one running, one queued, so no worker waits for the next.
 INFLIGHT_PER_WORKER = 2
 
+# Allocations between the collector's youngest-generation passes in a batch (Python's own
+# default is 700). See `tune_gc_for_batch`.
+BATCH_GC_THRESHOLD = 10_000
+
 _state: dict[str, Any] = {}
+
+
+def tune_gc_for_batch() -> None:
+    """Let the cycle collector run less often in a process that only scans (the CLI, a scan
+    worker): a scan frees its objects by reference counting, yet every few hundred allocations
+    the collector walks the young objects, and every so often all of them, including the
+    hundreds of thousands of cached thesaurus candidates; on 1,000 paragraphs that took 0.6 s
+    of a 7.7 s `--fast` run and 1.4 s of a 29 s default one. Process-wide, so the library API
+    never calls it; results do not change."""
+    gc.set_threshold(BATCH_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def scan_in_workers(
@@ -98,6 +113,7 @@ def _chunks(documents: Iterable[Document], size: int) -> Iterator[list[tuple[str
 def _init_worker(model: SpinModel, index_path: str | None) -> None:
     """Keep the model (and open the index) once per worker. Its encoder runs on one thread
     (`unspin.context.encoder.get_encoder` sees it is a pool worker)."""
+    tune_gc_for_batch()
     _state["model"] = model
     _state["index"] = _open(index_path) if index_path is not None else None
 
