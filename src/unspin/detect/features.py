@@ -121,39 +121,88 @@ _ENTRY_CACHE_MAX = 300_000
 def phrase_entry(
     lexicon: Lexicon, context: ContextModel, phrase: str, limit: int
 ) -> PhraseEntry | None:
-    """The cached entry for `phrase`, or None for a multiword phrase with no sources."""
+    """The cached entry for `phrase`, or None for a multiword phrase with no sources.
+
+    A common word's entry comes from the precomputed table of the lexicon's cache
+    (`unspin.detect.entry_table`) where there is one: the same entry, without its lexicon walk.
+    """
     key = (id(lexicon), phrase, limit)
     hit = _ENTRY_CACHE.get(key, _MISSING)
     if hit is not _MISSING:
         return hit  # type: ignore[return-value]
-    words = phrase.split(" ")
-    entry: PhraseEntry | None = None
-    if len(words) == 1 or lexicon.has_entry(phrase):
-        cands = lexicon.sources_of(phrase, limit=limit)
-        if cands or len(words) == 1:
-            unigrams = [context.unigram_logprob(w) for w in words]
-            split = tuple(tuple(c.text.split()) for c in cands)
-            weights = tuple(c.weight for c in cands)
-            entry = PhraseEntry(
-                names=tuple(c.text for c in cands),
-                split=split,
-                pair_keys=context.pair_keys(split),
-                log_prior=tuple(PRIOR_WEIGHT * math.log(w) for w in weights),
-                weights=weights,
-                sources=tuple(c.source for c in cands),
-                zipf_observed=_zipf(phrase),
-                unigram=sum(unigrams) / len(words),
-                first_unigram=unigrams[0],
-                function=all(w in FUNCTION_WORDS for w in words),
-                log_n=math.log1p(len(cands)),
-                max_weight=max(weights, default=0.0),
-                source_flags=tuple(_source_flags(c.source) for c in cands),
-                content=tuple(tuple(w for w in ws if w not in FUNCTION_WORDS) for ws in split),
-            )
+    entry = None if " " in phrase else _table_entry(lexicon, context, phrase, limit)
+    if entry is None:
+        entry = compute_entry(lexicon, context, phrase, limit)
     if len(_ENTRY_CACHE) >= _ENTRY_CACHE_MAX:
         _ENTRY_CACHE.clear()
     _ENTRY_CACHE[key] = entry
     return entry
+
+
+def compute_entry(
+    lexicon: Lexicon, context: ContextModel, phrase: str, limit: int
+) -> PhraseEntry | None:
+    """`phrase_entry` from the lexicon itself, uncached."""
+    words = phrase.split(" ")
+    if len(words) == 1 or lexicon.has_entry(phrase):
+        cands = lexicon.sources_of(phrase, limit=limit)
+        if cands or len(words) == 1:
+            names = tuple(c.text for c in cands)
+            split = tuple(tuple(name.split()) for name in names)
+            return entry_from_parts(
+                phrase,
+                names,
+                tuple(c.weight for c in cands),
+                tuple(c.source for c in cands),
+                tuple(context.unigram_logprob(w) for w in words),
+                context.pair_keys(split),
+                split,
+            )
+    return None
+
+
+def entry_from_parts(
+    phrase: str,
+    names: tuple[str, ...],
+    weights: tuple[float, ...],
+    sources: tuple[str, ...],
+    unigrams: tuple[float, ...],
+    pair_keys: np.ndarray,
+    split: tuple[tuple[str, ...], ...] | None = None,
+    zipf_observed: float | None = None,
+) -> PhraseEntry:
+    """A phrase entry from its candidates (names, link weights, sources), its words' web
+    unigram log-probabilities and the candidates' `ContextModel.pair_keys` rows; the rest is
+    derived here (`zipf_observed` too, unless given), the same way whether the parts were just
+    looked up or read from a table."""
+    words = phrase.split(" ")
+    if split is None:
+        split = tuple(tuple(name.split()) for name in names)
+    return PhraseEntry(
+        names=names,
+        split=split,
+        pair_keys=pair_keys,
+        log_prior=tuple(PRIOR_WEIGHT * math.log(w) for w in weights),
+        weights=weights,
+        sources=sources,
+        zipf_observed=_zipf(phrase) if zipf_observed is None else zipf_observed,
+        unigram=sum(unigrams) / len(words),
+        first_unigram=unigrams[0],
+        function=all(w in FUNCTION_WORDS for w in words),
+        log_n=math.log1p(len(names)),
+        max_weight=max(weights, default=0.0),
+        source_flags=tuple(_source_flags(source) for source in sources),
+        content=tuple(tuple(w for w in ws if w not in FUNCTION_WORDS) for ws in split),
+    )
+
+
+def _table_entry(
+    lexicon: Lexicon, context: ContextModel, word: str, limit: int
+) -> PhraseEntry | None:
+    """A word's entry from the precomputed table, or None where it has none."""
+    from unspin.detect.entry_table import table_entry
+
+    return table_entry(lexicon, context, word, limit)
 
 
 _MISSING = object()
@@ -207,12 +256,32 @@ def entry_channel(
     key = (id(lexicon), id(context), phrase, entry.names)
     hit = _CHANNEL_CACHE.get(key)
     if hit is None:
-        observed = candidate_terms(lexicon, context, tuple(phrase.split(" ")))[1]
-        hit = channel_features(lexicon, context, phrase, entry.split, entry.weights, observed)
+        hit = _table_channel(lexicon, context, phrase, entry.names)
+        if hit is None:
+            hit = compute_channel(lexicon, context, phrase, entry)
         if len(_CHANNEL_CACHE) >= _ENTRY_CACHE_MAX:
             _CHANNEL_CACHE.clear()
         _CHANNEL_CACHE[key] = hit
     return hit
+
+
+def compute_channel(
+    lexicon: Lexicon, context: ContextModel, phrase: str, entry: PhraseEntry
+) -> tuple[float, float, float]:
+    """`entry_channel` from the lexicon itself, uncached."""
+    observed = candidate_terms(lexicon, context, tuple(phrase.split(" ")))[1]
+    return channel_features(lexicon, context, phrase, entry.split, entry.weights, observed)
+
+
+def _table_channel(
+    lexicon: Lexicon, context: ContextModel, phrase: str, names: tuple[str, ...]
+) -> tuple[float, float, float] | None:
+    """A word's `channel_features` from the precomputed table, for the candidates `names`."""
+    if " " in phrase:
+        return None
+    from unspin.detect.entry_table import table_channel
+
+    return table_channel(lexicon, context, phrase, names)
 
 
 def log_channel(weight: float, log_out: float) -> float:

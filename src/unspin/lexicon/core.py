@@ -209,6 +209,9 @@ class Lexicon:
         self._first_pairs: set[tuple[str, str]] | None = None
         self._out_weights: list[float] | None = None
         self.out_weight = lru_cache(maxsize=200_000)(self._out_weight)  # type: ignore[method-assign]
+        # The cache file this lexicon was read from (None when built in memory): derived
+        # caches such as the scan's table of common words' entries live next to it.
+        self.source_path: Path | None = None
 
     # ----------------------------------------------------------------- build, load, save
 
@@ -230,6 +233,7 @@ class Lexicon:
             if lex is None:
                 lex = cls.build()
                 lex.save(path)
+                lex.source_path = path
         return lex
 
     @classmethod
@@ -241,7 +245,9 @@ class Lexicon:
                 arrays = {k: data[k] for k in _ARRAY_KEYS}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return None  # truncated or from an incompatible writer: rebuild
-        return cls(arrays)
+        lex = cls(arrays)
+        lex.source_path = path
+        return lex
 
     def save(self, path: str | Path) -> None:
         """Write the arrays to `path` atomically (temp file in the same dir + os.replace)."""
