@@ -198,3 +198,29 @@ def test_channel_features_prefer_an_original_with_few_synonyms(context):
         0.0,
         pytest.approx(np.log(1.6)),
     )
+
+
+def test_own_logprobs_sum_to_the_language_models_windows():
+    from unspin.detect.features import context_window, norm_word, own_logprobs
+    from unspin.text import words as word_tokens
+
+    text = (
+        "The ferry left late. Nobody on the pier seemed to mind, since the evening was warm "
+        "and the café stayed open! Later, the harbour master said the engine had failed twice"
+    )
+    context = get_context_model()
+    toks = word_tokens(tokenize(text))
+    normed = [norm_word(t.text) for t in toks]
+    sent = [t.sentence for t in toks]
+    assert len(set(sent)) == 3
+    own = own_logprobs(context, normed, sent)
+    n = len(normed)
+    for i in range(n):
+        for j in range(i + 1, min(i + 4, n) + 1):
+            if sent[j - 1] != sent[i]:
+                break
+            left, right = context_window(normed, sent, i, j)
+            # the same terms summed in the same order: equal, not just close
+            assert own.window(i, j) == context.window_logprob(left, normed[i:j], right)
+        left, _ = context_window(normed, sent, i, i + 1)
+        assert own.at[i] == context.logprob(normed[i], left)

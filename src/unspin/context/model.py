@@ -78,6 +78,18 @@ class ContextModel:
             total += OOV_LOGPROB if raw <= floor else raw * _LOG_BASE
         return total
 
+    def sequence_logprobs(self, seq: Sequence[str]) -> list[float]:
+        """Log-probability of each word of `seq` after the first, given up to two words before
+        it: the terms `window_logprob` sums, for a whole sentence at once (pass it with BOS and
+        EOS), so that every window of its own words is a sum of these."""
+        prob = self._lm.prob
+        floor = _LOG_ZERO // 2
+        out = []
+        for j in range(1, len(seq)):
+            raw = prob([seq[j], seq[j - 1], seq[j - 2]] if j >= 2 else [seq[j], seq[j - 1]])
+            out.append(OOV_LOGPROB if raw <= floor else raw * _LOG_BASE)
+        return out
+
     def bigram_fit(self, left: str, middle: Sequence[str], right: str) -> float:
         """Smoothed log P(first | left) + log P(right | last) from web bigram counts."""
         return self.bigram_logprob(left, middle[0]) + self.bigram_logprob(middle[-1], right)

@@ -412,6 +412,7 @@ def extract(
     fits = context.bigram_fits_many(
         [f[3] for f in found], [f[2].pair_keys for f in found], [f[4] for f in found]
     )
+    own = None if fast else own_logprobs(context, normed, sent)
     offset = 0
     for i, j, entry, before, after, phrase in found:
         n_cands = len(entry.names)
@@ -432,6 +433,7 @@ def extract(
             vocabulary,
             capital_run,
             channel,
+            own,
         )
         offset += n_cands
         spans.append(span)
@@ -582,6 +584,49 @@ def name_runs(words: Sequence[Token], sentence_start: Sequence[bool]) -> list[bo
     return [cap[i] and ((i > 0 and cap[i - 1]) or (i + 1 < n and cap[i + 1])) for i in range(n)]
 
 
+@dataclass(slots=True)
+class OwnLogprobs:
+    """The trigram LM's log-probability of each word of a document given the two before it in
+    its sentence (BOS at its start), and of each sentence's end: a span's observed window
+    (`context_window` around its own words) is a sum of these, the same sum in the same order
+    as `ContextModel.window_logprob` makes, so the scan looks each up once, not once per span
+    that covers it."""
+
+    at: list[float]  # per word
+    end: list[float]  # per word: the EOS term of its sentence
+    sent: Sequence[int]
+
+    def window(self, i: int, j: int) -> float:
+        """`window_logprob` of words [i, j) between their own neighbours."""
+        at, sent, n = self.at, self.sent, len(self.at)
+        total = 0.0
+        for k in range(i, j):
+            total += at[k]
+        if j < n and sent[j] == sent[i]:
+            total += at[j]
+            total += at[j + 1] if j + 1 < n and sent[j + 1] == sent[i] else self.end[i]
+        else:
+            total += self.end[i]
+        return total
+
+
+def own_logprobs(context: ContextModel, normed: Sequence[str], sent: Sequence[int]) -> OwnLogprobs:
+    """`OwnLogprobs` of a document's normalised words and their sentence numbers."""
+    at: list[float] = []
+    end: list[float] = []
+    n = len(normed)
+    start = 0
+    while start < n:
+        stop = start + 1
+        while stop < n and sent[stop] == sent[start]:
+            stop += 1
+        terms = context.sequence_logprobs([BOS, *normed[start:stop], EOS])
+        at += terms[:-1]
+        end += [terms[-1]] * (stop - start)
+        start = stop
+    return OwnLogprobs(at, end, sent)
+
+
 def context_window(
     normed: Sequence[str], sent: Sequence[int], i: int, j: int
 ) -> tuple[list[str], list[str]]:
@@ -622,10 +667,12 @@ def _score_span(
     vocabulary: set[str],
     capital_run: list[bool],
     channel: tuple[float, float, float] = NO_CHANNEL,
+    own: OwnLogprobs | None = None,
 ) -> Span:
     """Score words [i, j) against their candidate originals; `before` and `after` are the
     neighbouring words in the sentence (BOS/EOS at its edges), `bigram` the candidates' web
-    bigram fits between them, `channel` the phrase's `channel_features`."""
+    bigram fits between them, `channel` the phrase's `channel_features`, `own` the trigram LM
+    terms of the document's own words (default mode; looked up here if not given)."""
     observed = normed[i:j]
     length = j - i
     bigram_logprob = context.bigram_logprob
@@ -637,8 +684,12 @@ def _score_span(
         surprise = first_fit - entry.first_unigram
     else:
         left, right = context_window(normed, sent, i, j)
-        obs_fit = context.window_logprob(left, observed, right)
-        surprise = context.logprob(observed[0], left) - context.logprob(observed[0])
+        if own is None:
+            obs_fit = context.window_logprob(left, observed, right)
+            first = context.logprob(observed[0], left)
+        else:
+            obs_fit, first = own.window(i, j), own.at[i]
+        surprise = first - context.logprob(observed[0])
 
     # Stage 1: every candidate by web bigram fit and prior (cheap). Stage 2 (default mode):
     # the most promising few, and the top-prior one, again with the trigram LM window.
