@@ -5,7 +5,7 @@ originals from a walk of the lexicon, their priors, frequencies and bigram keys;
 mode also `features.entry_channel`) is cached in memory, but a fresh process meets every word for
 the first time, and on 1,000 news paragraphs that first sight took about 2 s of a 7-9 s `--fast`
 scan. This table holds it for the most frequent English words (wordfreq's top `TABLE_WORDS`):
-built once next to the lexicon's cache file (about 20 s and 40 MB), read in a twentieth of a
+built once next to the lexicon's cache file (about 15 s and 39 MB), read in a twentieth of a
 second, each word decoded on first use. Its entries are exactly those `features.compute_entry`
 gives, so scan results do not change; the file's name hashes everything they depend on,
 including the source of the modules that compute them, so a change rebuilds it.
@@ -20,6 +20,7 @@ import hashlib
 import marshal
 import os
 import threading
+from functools import lru_cache
 from importlib import import_module
 from importlib.metadata import version
 from pathlib import Path
@@ -61,7 +62,8 @@ _Parts = tuple[
 ]
 
 _lock = threading.Lock()
-_tables: dict[int, tuple[Lexicon, dict[str, bytes] | None]] = {}
+# Per table file: lexicons read from the same cache file share its table.
+_tables: dict[Path, dict[str, bytes] | None] = {}
 
 
 def table_words(n: int = TABLE_WORDS) -> list[str]:
@@ -81,8 +83,13 @@ def table_path(lexicon: Lexicon, n: int = TABLE_WORDS) -> Path | None:
     """Where the table of `lexicon` lives (None for a lexicon without a cache file, or for a
     stand-in lexicon)."""
     source = getattr(lexicon, "source_path", None)
-    if source is None:
-        return None
+    return None if source is None else _path_for(source, n)
+
+
+@lru_cache(maxsize=16)
+def _path_for(source: Path, n: int) -> Path:
+    """The table file for the lexicon file `source` (hashing the code costs a millisecond, so
+    once per process)."""
     digest = hashlib.sha1()
     for part in (
         str(TABLE_FORMAT),
@@ -130,13 +137,13 @@ def load_table(lexicon: Lexicon, context: ContextModel) -> dict[str, bytes] | No
     """The table of `lexicon`, read from its file or built and written first (once per
     lexicon and process; across processes one builds while the others wait). None for a
     lexicon without a cache file, or where the cache dir cannot be written to."""
+    path = table_path(lexicon)
+    if path is None:
+        return None
     with _lock:
-        known = _tables.get(id(lexicon))
-        if known is not None and known[0] is lexicon:
-            return known[1]
-        table = _read_or_build(lexicon, context)
-        _tables[id(lexicon)] = (lexicon, table)
-        return table
+        if path not in _tables:
+            _tables[path] = _read_or_build(lexicon, context, path)
+        return _tables[path]
 
 
 def _read(path: Path) -> dict[str, bytes] | None:
@@ -147,12 +154,9 @@ def _read(path: Path) -> dict[str, bytes] | None:
     return table if isinstance(table, dict) else None
 
 
-def _read_or_build(lexicon: Lexicon, context: ContextModel) -> dict[str, bytes] | None:
+def _read_or_build(lexicon: Lexicon, context: ContextModel, path: Path) -> dict[str, bytes] | None:
     from unspin.lexicon.core import build_lock, write_cache_file
 
-    path = table_path(lexicon)
-    if path is None:
-        return None
     table = _read(path)
     if table is not None:
         return table
