@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from operator import add
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -88,6 +88,7 @@ FAST_CANDIDATES = 6
 # How many candidates per span the trigram LM re-scores after the cheap bigram pass.
 TRIGRAM_SHORTLIST = 4
 
+_T = TypeVar("_T")
 _APOSTROPHES = re.compile("[\u2019\u2018]")
 
 
@@ -133,10 +134,16 @@ def phrase_entry(
     entry = None if " " in phrase else _table_entry(lexicon, context, phrase, limit)
     if entry is None:
         entry = compute_entry(lexicon, context, phrase, limit)
-    if len(_ENTRY_CACHE) >= _ENTRY_CACHE_MAX:
-        _ENTRY_CACHE.clear()
-    _ENTRY_CACHE[key] = entry
-    return entry
+    return _remember(_ENTRY_CACHE, key, entry)
+
+
+def _remember(memo: dict, key: object, value: _T) -> _T:
+    """Store `value` in one of this module's memos and return it; a full memo is emptied
+    first, so a long run's memory stays bounded."""
+    if len(memo) >= _ENTRY_CACHE_MAX:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def compute_entry(
@@ -259,9 +266,7 @@ def entry_channel(
         hit = _table_channel(lexicon, context, phrase, entry.names)
         if hit is None:
             hit = compute_channel(lexicon, context, phrase, entry)
-        if len(_CHANNEL_CACHE) >= _ENTRY_CACHE_MAX:
-            _CHANNEL_CACHE.clear()
-        _CHANNEL_CACHE[key] = hit
+        _remember(_CHANNEL_CACHE, key, hit)
     return hit
 
 
@@ -306,9 +311,7 @@ def candidate_terms(
             math.log(max(out, MIN_OUT_WEIGHT)),
             sum(context.unigram_logprob(w) for w in words),
         )
-        if len(_TERMS_CACHE) >= _ENTRY_CACHE_MAX:
-            _TERMS_CACHE.clear()
-        _TERMS_CACHE[key] = hit
+        _remember(_TERMS_CACHE, key, hit)
     return hit
 
 
