@@ -102,8 +102,10 @@ def _path_for(source: Path, n: int) -> Path:
     ):
         digest.update(part.encode())
     for name in _SOURCES:
-        module = import_module(name)
-        digest.update(Path(str(module.__file__)).read_bytes())
+        try:
+            digest.update(Path(str(import_module(name).__file__)).read_bytes())
+        except OSError:  # no source file to read (a zipped install): the release must do
+            digest.update(version("unspin").encode())
     return source.parent / f"entries-{digest.hexdigest()[:16]}.marshal"
 
 
