@@ -1,15 +1,15 @@
 """Disguised collocations: an unattested word pair one thesaurus step from a common one.
 
 The disguised-term reader (`unspin.detect.terms`) knows only the terms spinners were seen to
-disguise. This reader knows every content-word collocation of the web bigram counts ("boundary
-layer", "target language", "packet loss"): when two adjacent words never occur together there,
-but putting one or both back to a thesaurus source gives such a collocation, the pair may be a
-spun one ("limit layer"). Most such readings are wrong (clean text is full of rare pairs), so a
-small logistic scorer decides, from the links' priors, the collocation's count and PMI, the
-trigram LM's preference in context, how rare the observed words are, and the word model's
-P(swapped) for them. So a scorer belongs to a word model and is kept in its file (the default
-mode's only: see `ATTACHED_MODES`): `unspin train --tortured-csv ...` fits it last, and for an
-existing model
+disguise. This reader knows every content-word collocation of the web bigram counts ("climate
+change", "interest rate", "target language"): when two adjacent words never occur together
+there, but putting one or both back to a thesaurus source gives such a collocation, the pair may
+be a spun one ("climate alteration"). Most such readings are wrong (clean text is full of rare
+pairs), so a small logistic scorer decides, from the links' priors, the collocation's count and
+PMI, the trigram LM's preference in context, how rare the observed words are, and the word
+model's P(swapped) for them. So a scorer belongs to a word model and is kept in its file (the
+default mode's only: see `ATTACHED_MODES`): `unspin train --tortured-csv ...` fits it last, and
+for an existing model
 
     python -m unspin.detect.collocations --model src/unspin/data/model.pkl \\
         --csv ../shared/data/real/tortured_phrases.csv \\
