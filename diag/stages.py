@@ -8,7 +8,8 @@ The texts are those of `diag/speed_pair.py`. Stages are timed by wrapping the fu
 scan calls, so the figures include the wrappers' small cost; "other" is what no stage holds.
 `--prewarm` first builds the phrase entries (thesaurus candidates, frequencies, bigram keys) of
 every distinct word of the texts and prints what that took: how much of a scan is the first
-sight of a word, and what a precomputed table of them could save.
+sight of a word. Since `unspin.detect.entry_table` most of those entries come from its table
+(10,641 words: 2.09 s computed, 0.61 s with the table).
 """
 
 from __future__ import annotations
