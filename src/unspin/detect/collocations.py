@@ -62,8 +62,10 @@ FEATURES = (
 _CLIP = 15.0
 _FLOOR = -50.0
 _P_CLIP = 1e-4  # P(swapped) is clipped to [1e-4, 1 - 1e-4] before its log-odds
-# Held-out clean readings allowed per 1,000 clean words when the threshold is set.
-MAX_CLEAN_PER_1000 = 0.1
+# Held-out clean readings allowed per 1,000 clean words when the threshold is set. 0.2 takes 356
+# of the 472 right calibration readings (0.1: 290); on the bench it restored 30.5 % of the real
+# tortured phrases instead of 29.0 %, for 1.37 changed words per 1,000 clean ones instead of 1.26.
+MAX_CLEAN_PER_1000 = 0.2
 
 # The scan modes that read disguised collocations. Not `--fast`: its clean damage was already
 # near the budget of 2 changed words per 1,000 (1.71, and 1.84 for the left-out model), and with
