@@ -69,23 +69,19 @@ class ContextModel:
         lets the forward LM judge how the phrase leads into what follows.
         """
         seq = [*left[-2:], *middle, *right[:2]]
-        start = min(len(left), 2)
         total = 0.0
-        prob = self._lm.prob
-        floor = _LOG_ZERO // 2
-        for j in range(start, len(seq)):
-            raw = prob([seq[j], seq[j - 1], seq[j - 2]] if j >= 2 else [seq[j], seq[j - 1]])
-            total += OOV_LOGPROB if raw <= floor else raw * _LOG_BASE
+        for value in self.sequence_logprobs(seq, start=min(len(left), 2)):
+            total += value
         return total
 
-    def sequence_logprobs(self, seq: Sequence[str]) -> list[float]:
-        """Log-probability of each word of `seq` after the first, given up to two words before
-        it: the terms `window_logprob` sums, for a whole sentence at once (pass it with BOS and
-        EOS), so that every window of its own words is a sum of these."""
+    def sequence_logprobs(self, seq: Sequence[str], start: int = 1) -> list[float]:
+        """Log-probability of each word of `seq` from position `start` on, given up to two words
+        before it: the terms `window_logprob` sums. For a whole sentence at once (pass it with
+        BOS and EOS), every window of its own words is a sum of these."""
         prob = self._lm.prob
         floor = _LOG_ZERO // 2
         out = []
-        for j in range(1, len(seq)):
+        for j in range(start, len(seq)):
             raw = prob([seq[j], seq[j - 1], seq[j - 2]] if j >= 2 else [seq[j], seq[j - 1]])
             out.append(OOV_LOGPROB if raw <= floor else raw * _LOG_BASE)
         return out

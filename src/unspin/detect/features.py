@@ -675,7 +675,7 @@ def _score_span(
     """Score words [i, j) against their candidate originals; `before` and `after` are the
     neighbouring words in the sentence (BOS/EOS at its edges), `bigram` the candidates' web
     bigram fits between them, `channel` the phrase's `channel_features`, `own` the trigram LM
-    terms of the document's own words (default mode; looked up here if not given)."""
+    terms of the document's own words (default mode)."""
     observed = normed[i:j]
     length = j - i
     bigram_logprob = context.bigram_logprob
@@ -686,13 +686,10 @@ def _score_span(
         # How much the left context raises the first word's probability over its base rate.
         surprise = first_fit - entry.first_unigram
     else:
+        assert own is not None  # `extract` gives it in the default mode
         left, right = context_window(normed, sent, i, j)
-        if own is None:
-            obs_fit = context.window_logprob(left, observed, right)
-            first = context.logprob(observed[0], left)
-        else:
-            obs_fit, first = own.window(i, j), own.at[i]
-        surprise = first - context.logprob(observed[0])
+        obs_fit = own.window(i, j)
+        surprise = own.at[i] - context.logprob(observed[0])
 
     # Stage 1: every candidate by web bigram fit and prior (cheap). Stage 2 (default mode):
     # the most promising few, and the top-prior one, again with the trigram LM window.
