@@ -109,3 +109,64 @@ def test_an_established_collocation_is_not_read_as_a_disguise(monkeypatch) -> No
     # the collocation gate, not the context check, is what keeps "united nations"
     monkeypatch.setattr(terms, "MAX_ASSOCIATION", float("inf"))
     assert _repairs(text.format("clean water"), index) == [("united nations", "united states")]
+
+
+def test_general_terms_join_the_index_below_the_spinner_terms() -> None:
+    """A general term counts as seen once; one the spinner list has keeps its own count."""
+    import unspin.detect.terms as terms
+
+    index = TermIndex({"data mining": 5}, general=["neural network", "data mining"])
+    assert index.general == {"neural network"}
+    assert index.counts == {"data mining": 5, "neural network": terms.GENERAL_TERM_COUNT}
+    assert "network" in index.vocabulary and "network" in index.last_lengths
+
+
+def test_a_general_term_needs_the_stricter_context_test(monkeypatch) -> None:
+    """The same disguise is read back from the spinner list whenever the LM prefers the term,
+    from the general list only when it prefers it by MIN_GENERAL_GAIN nats or more."""
+    import unspin.detect.terms as terms
+    from unspin.detect.terms import _context_gain
+
+    text = CARRIER.format("information mining")
+    spinner = TermIndex({"data mining": 1})
+    general = TermIndex({}, general=["data mining"])
+    ws = words(tokenize(text))
+    normed = [norm_word(w.text) for w in ws]
+    at = normed.index("information")
+    gain = _context_gain(
+        get_context_model(),
+        normed,
+        [w.sentence for w in ws],
+        at,
+        at + 2,
+        ("data", "mining"),
+        ("information", "mining"),
+    )
+    assert gain > 0
+    monkeypatch.setattr(terms, "MAX_GENERAL_ASSOCIATION", float("inf"))
+    monkeypatch.setattr(terms, "MIN_GENERAL_GAIN", gain + 0.5)
+    assert _repairs(text, general) == []
+    assert _repairs(text, spinner) == [("information mining", "data mining")]
+    monkeypatch.setattr(terms, "MIN_GENERAL_GAIN", gain - 0.5)
+    assert _repairs(text, general) == [("information mining", "data mining")]
+
+
+def test_wordnet_terms_are_multiword_common_nouns(tmp_path, monkeypatch) -> None:
+    """Built from WordNet once, then read from the cache dir: plain lower-case nouns of two to
+    four words, no names."""
+    from unspin.lexicon import wordnet_terms as module
+
+    monkeypatch.setenv("UNSPIN_CACHE_DIR", str(tmp_path))
+    module.wordnet_terms.cache_clear()
+    try:
+        built = module.wordnet_terms()
+        assert module.cache_path().exists()
+        module.wordnet_terms.cache_clear()
+        assert module.wordnet_terms() == built  # read back from the cache file
+    finally:
+        module.wordnet_terms.cache_clear()
+    assert list(built) == sorted(built) and len(built) > 20_000
+    terms = set(built)
+    assert {"blood vessel", "interest rate", "gross domestic product"} <= terms
+    assert "albert einstein" not in terms and "new york" not in terms  # names
+    assert all(2 <= len(t.split()) <= 4 and t.replace(" ", "").isalpha() for t in built)

@@ -92,10 +92,12 @@ _T = TypeVar("_T")
 _APOSTROPHES = re.compile("[\u2019\u2018]")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PhraseEntry:
     """What does not depend on context for an observed phrase: its candidate originals and
-    their priors, frequencies and sources. Cached, since the same words recur constantly."""
+    their priors, frequencies and sources. Cached and shared, since the same words recur
+    constantly: read-only by convention (not `frozen`, whose field-by-field `__setattr__`
+    made building one cost twice as much; a scan builds one per new word)."""
 
     names: tuple[str, ...]
     split: tuple[tuple[str, ...], ...]
@@ -155,7 +157,7 @@ def compute_entry(
         cands = lexicon.sources_of(phrase, limit=limit)
         if cands or len(words) == 1:
             names = tuple(c.text for c in cands)
-            split = tuple(tuple(name.split()) for name in names)
+            split = tuple(map(_split_name, names))
             return entry_from_parts(
                 phrase,
                 names,
@@ -184,12 +186,12 @@ def entry_from_parts(
     looked up or read from a table."""
     words = phrase.split(" ")
     if split is None:
-        split = tuple(tuple(name.split()) for name in names)
+        split = tuple(map(_split_name, names))
     return PhraseEntry(
         names=names,
         split=split,
         pair_keys=pair_keys,
-        log_prior=tuple(PRIOR_WEIGHT * math.log(w) for w in weights),
+        log_prior=tuple([PRIOR_WEIGHT * v for v in map(math.log, weights)]),
         weights=weights,
         sources=sources,
         zipf_observed=_zipf(phrase) if zipf_observed is None else zipf_observed,
@@ -198,9 +200,22 @@ def entry_from_parts(
         function=all(w in FUNCTION_WORDS for w in words),
         log_n=math.log1p(len(names)),
         max_weight=max(weights, default=0.0),
-        source_flags=tuple(_source_flags(source) for source in sources),
-        content=tuple(tuple(w for w in ws if w not in FUNCTION_WORDS) for ws in split),
+        source_flags=tuple(map(_source_flags, sources)),
+        content=tuple(map(_content_words, split)),
     )
+
+
+# Per candidate, not per entry: the same candidates recur in the entries of many words.
+@lru_cache(maxsize=200_000)
+def _split_name(name: str) -> tuple[str, ...]:
+    """A candidate's words."""
+    return tuple(name.split())
+
+
+@lru_cache(maxsize=200_000)
+def _content_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    """A candidate's content (non-function) words."""
+    return tuple(w for w in words if w not in FUNCTION_WORDS)
 
 
 def _table_entry(
