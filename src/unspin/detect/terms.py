@@ -12,6 +12,7 @@ Pure function of (normalised words, sentence ids, lexicon, context model, term l
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -81,22 +82,25 @@ class TermIndex:
         # Per (length, first word): each term's words and log(count + 1), the reading's base
         # score. Which term lengths a word may begin or end: a window whose words cannot is
         # skipped before any reading is tried (most windows of a text).
-        by_first: dict[tuple[int, str], list[tuple[tuple[str, ...], float]]] = {}
-        first_lengths: dict[str, set[int]] = {}
-        last_lengths: dict[str, set[int]] = {}
-        vocabulary: set[str] = set()
+        by_first: defaultdict[tuple[int, str], list[tuple[tuple[str, ...], float]]]
+        by_first = defaultdict(list)
+        first_lengths: defaultdict[str, set[int]] = defaultdict(set)
+        last_lengths: defaultdict[str, set[int]] = defaultdict(set)
         log = math.log
         for term, count in self.counts.items():
             words = tuple(term.split(" "))
             n = len(words)
-            by_first.setdefault((n, words[0]), []).append((words, log(count + 1.0)))
-            first_lengths.setdefault(words[0], set()).add(n)
-            last_lengths.setdefault(words[-1], set()).add(n)
-            vocabulary.update(words)
-        self.by_first = by_first
-        self.first_lengths, self.last_lengths = first_lengths, last_lengths
-        self.vocabulary = frozenset(vocabulary)
+            by_first[n, words[0]].append((words, log(count + 1.0)))
+            first_lengths[words[0]].add(n)
+            last_lengths[words[-1]].add(n)
+        self.by_first = dict(by_first)
+        self.first_lengths, self.last_lengths = dict(first_lengths), dict(last_lengths)
+        self.vocabulary = frozenset(first_lengths.keys() | last_lengths.keys()).union(
+            *(words[1:-1] for terms in by_first.values() for words, _ in terms if len(words) > 2)
+        )
         self.lengths = sorted({n for n, _ in by_first}, reverse=True)
+        # Per (length, first word), built when first needed: the last words of its terms.
+        self._ends: dict[tuple[int, str], frozenset[str]] = {}
         self._options: dict[
             tuple[str, tuple[str, ...]], tuple[dict[str, float], set[int], set[int]]
         ] = {}
@@ -252,10 +256,18 @@ def _best_reading(
 ) -> tuple[tuple[str, ...], float] | None:
     """The known term of this length every word can come from, by link priors and frequency."""
     best: tuple[tuple[str, ...], float] | None = None
-    last = options[-1]
+    lasts = options[-1]
     for first in options[0]:
-        for term, score in index.by_first.get((length, first), ()):
-            if term[-1] not in last:
+        terms = index.by_first.get((length, first))
+        if terms is None:
+            continue
+        ends = index._ends.get((length, first))
+        if ends is None:
+            ends = index._ends[length, first] = frozenset(t[-1] for t, _ in terms)
+        if ends.isdisjoint(lasts):
+            continue  # no term of this first word ends in a word some reading offers
+        for term, score in terms:
+            if term[-1] not in lasts:
                 continue  # the loop below would stop at the last word
             for k in range(length):
                 s = options[k].get(term[k])
