@@ -86,6 +86,7 @@ class TermIndex:
         by_first = defaultdict(list)
         first_lengths: defaultdict[str, set[int]] = defaultdict(set)
         last_lengths: defaultdict[str, set[int]] = defaultdict(set)
+        vocabulary: set[str] = set()
         log = math.log
         for term, count in self.counts.items():
             words = tuple(term.split(" "))
@@ -93,11 +94,10 @@ class TermIndex:
             by_first[n, words[0]].append((words, log(count + 1.0)))
             first_lengths[words[0]].add(n)
             last_lengths[words[-1]].add(n)
+            vocabulary.update(words)
         self.by_first = dict(by_first)
         self.first_lengths, self.last_lengths = dict(first_lengths), dict(last_lengths)
-        self.vocabulary = frozenset(first_lengths.keys() | last_lengths.keys()).union(
-            *(words[1:-1] for terms in by_first.values() for words, _ in terms if len(words) > 2)
-        )
+        self.vocabulary = frozenset(vocabulary)
         self.lengths = sorted({n for n, _ in by_first}, reverse=True)
         # Per (length, first word), built when first needed: the last words of its terms.
         self._ends: dict[tuple[int, str], frozenset[str]] = {}
