@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from unspin.context.model import ContextModel
 from unspin.detect.features import context_window, phrase_entry
@@ -80,20 +80,20 @@ class TermIndex:
         self.general = frozenset(extra)
         self.counts.update(dict.fromkeys(extra, GENERAL_TERM_COUNT))
         # Per (length, first word): each term's words and log(count + 1), the reading's base
-        # score. Which term lengths a word may begin or end: a window whose words cannot is
-        # skipped before any reading is tried (most windows of a text).
+        # score. Which term lengths a word may begin or end, as bit masks (bit n: length n): a
+        # window whose words cannot is skipped before any reading is tried (most windows).
         by_first: defaultdict[tuple[int, str], list[tuple[tuple[str, ...], float]]]
         by_first = defaultdict(list)
-        first_lengths: defaultdict[str, set[int]] = defaultdict(set)
-        last_lengths: defaultdict[str, set[int]] = defaultdict(set)
+        first_lengths: defaultdict[str, int] = defaultdict(int)
+        last_lengths: defaultdict[str, int] = defaultdict(int)
         vocabulary: set[str] = set()
         log = math.log
         for term, count in self.counts.items():
             words = tuple(term.split(" "))
             n = len(words)
             by_first[n, words[0]].append((words, log(count + 1.0)))
-            first_lengths[words[0]].add(n)
-            last_lengths[words[-1]].add(n)
+            first_lengths[words[0]] |= 1 << n
+            last_lengths[words[-1]] |= 1 << n
             vocabulary.update(words)
         self.by_first = dict(by_first)
         self.first_lengths, self.last_lengths = dict(first_lengths), dict(last_lengths)
@@ -101,18 +101,13 @@ class TermIndex:
         self.lengths = sorted({n for n, _ in by_first}, reverse=True)
         # Per (length, first word), built when first needed: the last words of its terms.
         self._ends: dict[tuple[int, str], frozenset[str]] = {}
-        self._options: dict[
-            tuple[str, tuple[str, ...]], tuple[dict[str, float], set[int], set[int]]
-        ] = {}
+        self._options: dict[tuple[str, tuple[str, ...]], WordReadings] = {}
         # (observed words, candidate limit, lexicon id) -> best reading; windows recur a lot.
         self._readings: dict[tuple[tuple[str, ...], int, int], _Reading | None] = {}
 
-    def options(
-        self, word: str, names: Sequence[str], weights: Sequence[float]
-    ) -> tuple[dict[str, float], set[int], set[int]]:
+    def options(self, word: str, names: Sequence[str], weights: Sequence[float]) -> WordReadings:
         """Term words `word` may stand for: itself, or one of its thesaurus sources `names`
-        (with their link priors `weights`), as {term word: log prior}; and the term lengths
-        those readings may begin and end."""
+        (with their link priors `weights`); see `WordReadings`."""
         key = (word, tuple(names))
         hit = self._options.get(key)
         if hit is None:
@@ -120,15 +115,52 @@ class TermIndex:
             for name, weight in zip(names, weights, strict=True):
                 if name in self.vocabulary and name not in readings:
                     readings[name] = math.log(weight)
-            hit = (
+            hit = WordReadings(
                 readings,
                 _lengths(readings, self.first_lengths),
                 _lengths(readings, self.last_lengths),
+                frozenset(readings),
+                {},
             )
             if len(self._options) >= 300_000:
                 self._options.clear()
             self._options[key] = hit
         return hit
+
+    def heads(self, word: WordReadings, length: int) -> _Heads:
+        """The terms of `length` words that `word`'s readings begin, with their last words, in
+        the order of its readings, and all those last words together (built once per word and
+        length)."""
+        hit = word.heads.get(length)
+        if hit is None:
+            found = []
+            for first in word.readings:
+                terms = self.by_first.get((length, first))
+                if terms is None:
+                    continue
+                ends = self._ends.get((length, first))
+                if ends is None:
+                    ends = self._ends[length, first] = frozenset(t[-1] for t, _ in terms)
+                found.append((terms, ends))
+            hit = word.heads[length] = (found, frozenset().union(*(e for _, e in found)))
+        return hit
+
+
+# Per length: (terms, their last words) per reading that begins some, and every last word.
+_Heads = tuple[list[tuple[list[tuple[tuple[str, ...], float]], frozenset[str]]], frozenset[str]]
+
+
+class WordReadings(NamedTuple):
+    """What the term reader knows of one word: the term words it may stand for, as {term word:
+    log link prior}; the term lengths those readings may begin and end (bit n: length n); the
+    readings as a set; and, per length, the terms they begin (`TermIndex.heads`, filled when
+    first asked)."""
+
+    readings: dict[str, float]
+    starts: int
+    ends: int
+    words: frozenset[str]
+    heads: dict[int, _Heads]
 
 
 @lru_cache(maxsize=1)
@@ -163,25 +195,33 @@ def find_term_repairs(
     n = len(normed)
     if not index.counts or n < 2:
         return []
-    options, starts, ends = [], [], []
+    known: list[WordReadings] = []
     for w in normed:
         entry = phrase_entry(lexicon, context, w, limit)
         if entry is None:
-            readings, first, last = index.options(w, (), ())
+            known.append(index.options(w, (), ()))
         else:
-            readings, first, last = index.options(w, entry.names, entry.weights)
-        options.append(readings)
-        starts.append(first)
-        ends.append(last)
+            known.append(index.options(w, entry.names, entry.weights))
+    options = [k.readings for k in known]
     found: list[TermRepair] = []
     for i in range(n):
-        if not starts[i]:
+        starts = known[i].starts
+        if not starts:
             continue
         for length in index.lengths:
+            if not (starts >> length) & 1:
+                continue
             j = i + length
             if j > n or sent[j - 1] != sent[i]:
                 continue
-            if length not in starts[i] or length not in ends[j - 1]:
+            last = known[j - 1]
+            if not (last.ends >> length) & 1:
+                continue
+            # Most windows end here: no term of this length both begins with a reading of the
+            # first word and ends with one of the last (what `_best_reading` checks first).
+            heads, any_end = index.heads(known[i], length)
+            lasts = last.words
+            if any_end.isdisjoint(lasts):
                 continue
             if not all(options[i:j]):
                 continue
@@ -194,7 +234,7 @@ def find_term_repairs(
             if key in index._readings:
                 best = index._readings[key]
             else:
-                best = _best_reading(observed, options[i:j], index, length)
+                best = _best_reading(observed, options[i:j], heads, lasts)
                 if len(index._readings) >= 300_000:
                     index._readings.clear()
                 index._readings[key] = best
@@ -215,13 +255,13 @@ def find_term_repairs(
     return _non_overlapping(found)
 
 
-def _lengths(options: Mapping[str, float], by_word: Mapping[str, set[int]]) -> set[int]:
-    """The term lengths any of a word's readings may begin (or end), per `by_word`."""
-    out: set[int] = set()
+def _lengths(options: Mapping[str, float], by_word: Mapping[str, int]) -> int:
+    """The term lengths any of a word's readings may begin (or end), per `by_word`, as a bit
+    mask."""
+    out = 0
+    get = by_word.get
     for word in options:
-        hit = by_word.get(word)
-        if hit:
-            out |= hit
+        out |= get(word, 0)
     return out
 
 
@@ -251,21 +291,17 @@ def _context_gain(
 def _best_reading(
     observed: tuple[str, ...],
     options: Sequence[dict[str, float]],
-    index: TermIndex,
-    length: int,
+    heads: Sequence[tuple[Sequence[tuple[tuple[str, ...], float]], frozenset[str]]],
+    lasts: frozenset[str],
 ) -> tuple[tuple[str, ...], float] | None:
-    """The known term of this length every word can come from, by link priors and frequency."""
+    """The known term every word of `observed` can come from (`options`: each word's readings),
+    by link priors and frequency; `heads` are the terms of this length that the first word's
+    readings begin (`TermIndex.heads`), `lasts` the last word's readings."""
     best: tuple[tuple[str, ...], float] | None = None
-    lasts = options[-1]
-    for first in options[0]:
-        terms = index.by_first.get((length, first))
-        if terms is None:
-            continue
-        ends = index._ends.get((length, first))
-        if ends is None:
-            ends = index._ends[length, first] = frozenset(t[-1] for t, _ in terms)
+    length = len(observed)
+    for terms, ends in heads:
         if ends.isdisjoint(lasts):
-            continue  # no term of this first word ends in a word some reading offers
+            continue  # no term of this first word ends in a word the last word can stand for
         for term, score in terms:
             if term[-1] not in lasts:
                 continue  # the loop below would stop at the last word
