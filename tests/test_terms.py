@@ -170,3 +170,27 @@ def test_wordnet_terms_are_multiword_common_nouns(tmp_path, monkeypatch) -> None
     assert {"blood vessel", "interest rate", "gross domestic product"} <= terms
     assert "albert einstein" not in terms and "new york" not in terms  # names
     assert all(2 <= len(t.split()) <= 4 and t.replace(" ", "").isalpha() for t in built)
+
+
+def test_the_shipped_index_is_read_back_from_its_cache_copy(tmp_path, monkeypatch) -> None:
+    """Built and written once, then read back field for field; a damaged copy is rebuilt."""
+    from unspin.detect import terms
+    from unspin.lexicon.observed import shipped_terms
+    from unspin.lexicon.wordnet_terms import wordnet_terms
+
+    monkeypatch.setenv("UNSPIN_CACHE_DIR", str(tmp_path))
+    built = TermIndex(shipped_terms(), general=wordnet_terms()).state()
+    terms.shipped_index.cache_clear()
+    try:
+        assert terms.shipped_index().state() == built
+        path = terms.index_cache_path()
+        assert path.exists()
+        terms.shipped_index.cache_clear()
+        with monkeypatch.context() as patch:  # building again would fail here
+            patch.setattr(terms.TermIndex, "__init__", None)
+            assert terms.shipped_index().state() == built
+        path.write_bytes(b"not an index")
+        terms.shipped_index.cache_clear()
+        assert terms.shipped_index().state() == built
+    finally:
+        terms.shipped_index.cache_clear()
