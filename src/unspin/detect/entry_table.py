@@ -90,6 +90,8 @@ def table_path(lexicon: Lexicon, n: int = TABLE_WORDS) -> Path | None:
 def _path_for(source: Path, n: int) -> Path:
     """The table file for the lexicon file `source` (hashing the code costs a millisecond, so
     once per process)."""
+    from unspin.lexicon.core import hash_files
+
     digest = hashlib.sha1()
     for part in (
         str(TABLE_FORMAT),
@@ -101,11 +103,7 @@ def _path_for(source: Path, n: int) -> Path:
         version("wordsegment"),
     ):
         digest.update(part.encode())
-    for name in _SOURCES:
-        try:
-            digest.update(Path(str(import_module(name).__file__)).read_bytes())
-        except OSError:  # no source file to read (a zipped install): the release must do
-            digest.update(version("unspin").encode())
+    hash_files(digest, (Path(str(import_module(name).__file__)) for name in _SOURCES))
     return source.parent / f"entries-{digest.hexdigest()[:16]}.marshal"
 
 

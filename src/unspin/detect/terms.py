@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -218,16 +217,12 @@ def shipped_index() -> TermIndex:
 def index_cache_path() -> Path:
     """Where `shipped_index` keeps its copy: named by a hash of everything the index depends on
     (the shipped term list, the WordNet list's cache name, this module's code, marshal's format)."""
-    from unspin.lexicon.core import default_cache_dir
+    from unspin.lexicon.core import default_cache_dir, hash_files
     from unspin.lexicon.observed import default_terms_path
     from unspin.lexicon.wordnet_terms import cache_path
 
     digest = hashlib.sha256(f"{marshal.version} {cache_path().name}".encode())
-    for source in (default_terms_path(), Path(__file__)):
-        try:
-            digest.update(source.read_bytes())
-        except OSError:  # no file to read: name the copy after the version
-            digest.update(version("unspin").encode())
+    hash_files(digest, (default_terms_path(), Path(__file__)))
     return default_cache_dir() / f"term-index-{digest.hexdigest()[:16]}.marshal"
 
 

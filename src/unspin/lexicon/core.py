@@ -22,7 +22,7 @@ import os
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -136,6 +136,17 @@ def write_cache_file(path: Path, data: bytes) -> None:
         tmp.replace(path)
     except OSError:
         pass
+
+
+def hash_files(digest: Any, paths: Iterable[Path]) -> None:
+    """Feed each file's bytes to `digest` (a hashlib object), so that a derived cache file
+    named by it changes with the code or data it was made from; a file that cannot be read (a
+    zipped install) feeds the unspin version instead."""
+    for path in paths:
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(version("unspin").encode())
 
 
 def cache_path(cache_dir: str | Path | None = None) -> Path:
