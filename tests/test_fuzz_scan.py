@@ -126,6 +126,22 @@ def test_huge_or_odd_texts_finish_in_time(model: SpinModel, text: str) -> None:
     assert time.monotonic() - started < 120
 
 
+def test_lone_surrogates_in_english_text_are_read_as_replacement_characters(
+    model: SpinModel,
+) -> None:
+    """A Python string may hold lone surrogates, which the encoder's tokenizer refuses: the
+    default mode reads each as U+FFFD, so the scan is that of the repaired text."""
+    text = SPUN.replace(" ", " \ud800", 3)
+    repaired = text.replace("\ud800", "\ufffd")
+    got, want = unspin.api.scan(text, model=model), unspin.api.scan(repaired, model=model)
+    check_result(got, text)
+    assert got.verdict != "abstain"
+    assert got.spin_probability == want.spin_probability
+    assert [(f.start, f.end, f.suggestion) for f in got.flags] == [
+        (f.start, f.end, f.suggestion) for f in want.flags
+    ]
+
+
 # --------------------------------------------------------------------------- trace
 
 

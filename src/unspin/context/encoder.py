@@ -18,6 +18,7 @@ read at the word's first word-piece; long texts are read in overlapping windows.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -474,6 +475,12 @@ def first_pieces(
     return out
 
 
+# Lone UTF-16 surrogates: a Python string may hold them (not text read from a file, which is
+# decoded with replacement), but the tokenizer refuses them; each becomes U+FFFD, one code
+# point for one, so the words' offsets still hold.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def word_logits(
     forward: Callable[[np.ndarray, np.ndarray], np.ndarray],
     tokenizer,
@@ -486,7 +493,8 @@ def word_logits(
     time is also the fastest). `forward` maps (ids, mask) int64 arrays to logits
     (`torch_forward` wraps a module)."""
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    texts = [_SURROGATE.sub("\ufffd", t) for t in texts]
+    encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
     windows = []  # (text index, piece start, keep from, keep to, ids)
     for t, enc in enumerate(encodings):
         for a, b, keep_from, keep_to in piece_windows(len(enc.ids)):
