@@ -47,9 +47,9 @@ def test_a_term_is_not_read_across_sentences() -> None:
 def _disguised_shipped_term() -> tuple[str, str, str]:
     """(carrier text, disguise, term): a term of the shipped list disguised through a thesaurus
     source of its first word, which the term reader reads back."""
-    from unspin.detect.terms import shipped_index
+    from unspin.detect.terms import shipped_indexes
 
-    index = shipped_index()
+    index = shipped_indexes()[0]
     assert len(index.counts) > 500
     lex = get_lexicon()
     for term in sorted(index.counts, key=lambda t: -index.counts[t]):
@@ -179,18 +179,50 @@ def test_the_shipped_index_is_read_back_from_its_cache_copy(tmp_path, monkeypatc
     from unspin.lexicon.wordnet_terms import wordnet_terms
 
     monkeypatch.setenv("UNSPIN_CACHE_DIR", str(tmp_path))
-    built = TermIndex(shipped_terms(), general=wordnet_terms()).state()
-    terms.shipped_index.cache_clear()
+    built = [ix.state() for ix in terms.split_indexes(shipped_terms(), wordnet_terms())]
+
+    def states() -> list[tuple]:
+        return [ix.state() for ix in terms.shipped_indexes()]
+
+    terms.shipped_indexes.cache_clear()
     try:
-        assert terms.shipped_index().state() == built
+        assert states() == built
         path = terms.index_cache_path()
         assert path.exists()
-        terms.shipped_index.cache_clear()
+        terms.shipped_indexes.cache_clear()
         with monkeypatch.context() as patch:  # building again would fail here
             patch.setattr(terms.TermIndex, "__init__", None)
-            assert terms.shipped_index().state() == built
+            assert states() == built
         path.write_bytes(b"not an index")
-        terms.shipped_index.cache_clear()
-        assert terms.shipped_index().state() == built
+        terms.shipped_indexes.cache_clear()
+        assert states() == built
     finally:
-        terms.shipped_index.cache_clear()
+        terms.shipped_indexes.cache_clear()
+
+
+def test_an_index_reads_words_through_its_own_number_of_sources(monkeypatch) -> None:
+    """`TermIndex.sources` caps how deep into a word's thesaurus sources the index looks: the
+    disguise is read back once the term's word is within the cap, not before."""
+    import unspin.detect.terms as terms
+
+    monkeypatch.setattr(terms, "MIN_GENERAL_GAIN", 0.0)
+    monkeypatch.setattr(terms, "MAX_GENERAL_ASSOCIATION", terms.MAX_ASSOCIATION)
+    names = [c.text for c in get_lexicon().sources_of("information", limit=24)]
+    rank = names.index("data")
+    text = CARRIER.format("information mining")
+    expected = [("information mining", "data mining")]
+    assert _repairs(text, TermIndex({}, ["data mining"], sources=rank + 1)) == expected
+    assert _repairs(text, TermIndex({}, ["data mining"], sources=rank)) == []
+    assert _repairs(text, TermIndex({}, ["data mining"])) == expected
+
+
+def test_several_indexes_are_read_together() -> None:
+    """Repairs of every index are merged; a run that one index knows as a term is read by
+    none."""
+    first = TermIndex({"heart disease": 3})
+    second = TermIndex({"data mining": 5})
+    text = CARRIER.format("information mining") + " Many suffer from core illness."
+    assert _repairs(text, [first, second]) == _repairs(text, INDEX)
+    assert [t for _, t in _repairs(text, [first, second])] == ["data mining", "heart disease"]
+    knows_it = TermIndex({"information mining": 1})
+    assert _repairs(CARRIER.format("information mining"), [knows_it, second]) == []

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from unspin.context.model import ContextModel
-from unspin.detect.features import context_window, phrase_entry
+from unspin.detect.features import PhraseEntry, context_window, phrase_entry
 
 if TYPE_CHECKING:
     from unspin.lexicon import Lexicon
@@ -53,6 +53,12 @@ MAX_ASSOCIATION = 2.0
 GENERAL_TERM_COUNT = 1
 MIN_GENERAL_GAIN = 6.0
 MAX_GENERAL_ASSOCIATION = 0.0
+# The general terms are read through each word's first GENERAL_SOURCES thesaurus sources only,
+# the spinner terms through all a scan reads (24 by default). With the whole reader limited to
+# 6, 12 or 24 sources, the general terms added the same 34 right readings of the 1,830 half-B
+# phrases each time (186 -> 220, 196 -> 230, 199 -> 233; `diag/general_terms.py`'s set-up), while
+# their 15,000 words met through 24 sources made most of the reader's cost.
+GENERAL_SOURCES = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +80,14 @@ class TermIndex:
     `terms` are the terms spinners were seen to disguise, with counts; `general` ones (WordNet's
     multiword nouns, `lexicon.wordnet_terms`) join with a count of GENERAL_TERM_COUNT where
     `terms` lacks them, and a reading of one must pass the stricter test of `find_term_repairs`.
+    `sources`: read each word through at most its first `sources` thesaurus sources (None: as
+    many as the scan looked up).
     """
 
-    def __init__(self, terms: Mapping[str, int], general: Iterable[str] = ()) -> None:
+    def __init__(
+        self, terms: Mapping[str, int], general: Iterable[str] = (), sources: int | None = None
+    ) -> None:
+        self.sources = sources
         self.counts = dict(terms)
         # Sorted, so that readings tied in score resolve alike in every process.
         extra = sorted(t for t in general if t not in self.counts)
@@ -106,6 +117,7 @@ class TermIndex:
 
     # The fields `state` gives and `from_state` reads back: all an index is, memos aside.
     _STATE = (
+        "sources",
         "counts",
         "general",
         "by_first",
@@ -116,7 +128,7 @@ class TermIndex:
     )
 
     def state(self) -> tuple:
-        """The index as plain containers, for a marshal copy (see `shipped_index`)."""
+        """The index as plain containers, for a marshal copy (see `shipped_indexes`)."""
         return tuple(getattr(self, name) for name in self._STATE)
 
     @classmethod
@@ -196,27 +208,38 @@ class WordReadings(NamedTuple):
 
 
 @lru_cache(maxsize=1)
-def shipped_index() -> TermIndex:
-    """The index of the shipped term list (`lexicon.observed`) and WordNet's multiword nouns
-    (`lexicon.wordnet_terms`), once per process: read from a marshal copy in the cache dir
-    (17 ms), or built (70-85 ms) and the copy written."""
+def shipped_indexes() -> tuple[TermIndex, TermIndex]:
+    """The shipped term list (`lexicon.observed`) and WordNet's multiword nouns
+    (`lexicon.wordnet_terms`, those the list lacks, read through GENERAL_SOURCES sources) as two
+    indexes, once per process: read from a marshal copy in the cache dir, or built (70-85 ms)
+    and the copy written."""
     from unspin.lexicon.core import write_cache_file
     from unspin.lexicon.observed import shipped_terms
     from unspin.lexicon.wordnet_terms import wordnet_terms
 
     path = index_cache_path()
     try:
-        return TermIndex.from_state(marshal.loads(path.read_bytes()))
+        spinner, general = marshal.loads(path.read_bytes())
+        return TermIndex.from_state(spinner), TermIndex.from_state(general)
     except (OSError, EOFError, ValueError, TypeError):
         pass  # not built yet, truncated, or from other code: build it again
-    index = TermIndex(shipped_terms(), general=wordnet_terms())
-    write_cache_file(path, marshal.dumps(index.state()))
-    return index
+    indexes = split_indexes(shipped_terms(), wordnet_terms())
+    write_cache_file(path, marshal.dumps(tuple(index.state() for index in indexes)))
+    return indexes
+
+
+def split_indexes(
+    terms: Mapping[str, int], general: Iterable[str], sources: int = GENERAL_SOURCES
+) -> tuple[TermIndex, TermIndex]:
+    """Spinner `terms` in one index, the `general` terms they lack in another read through
+    `sources` thesaurus sources per word (see GENERAL_SOURCES)."""
+    return TermIndex(terms), TermIndex({}, [t for t in general if t not in terms], sources)
 
 
 def index_cache_path() -> Path:
-    """Where `shipped_index` keeps its copy: named by a hash of everything the index depends on
-    (the shipped term list, the WordNet list's cache name, this module's code, marshal's format)."""
+    """Where `shipped_indexes` keeps its copy: named by a hash of everything the indexes depend
+    on (the shipped term list, the WordNet list's cache name, this module's code, marshal's
+    format)."""
     from unspin.lexicon.core import default_cache_dir, hash_files
     from unspin.lexicon.observed import default_terms_path
     from unspin.lexicon.wordnet_terms import cache_path
@@ -231,30 +254,58 @@ def find_term_repairs(
     sent: Sequence[int],
     lexicon: Lexicon,
     context: ContextModel,
-    index: TermIndex | None = None,
+    index: TermIndex | Sequence[TermIndex] | None = None,
     adjacent: Sequence[bool] | None = None,
     limit: int = 24,
 ) -> list[TermRepair]:
     """Non-overlapping runs of words that disguise a known term, longest and best first.
 
-    `adjacent[i]` says whether word i+1 follows word i with only spaces between (default: all);
-    each word may stand for itself or its first `limit` thesaurus sources (the ones the word
-    features already looked up, so this costs no extra lexicon queries).
+    `index`: one index or several (default: `shipped_indexes`), each read on its own and their
+    repairs merged. `adjacent[i]` says whether word i+1 follows word i with only spaces between
+    (default: all); each word may stand for itself or its first `limit` thesaurus sources (the
+    ones the word features already looked up, so this costs no extra lexicon queries), fewer
+    where an index says so (`TermIndex.sources`).
     A run qualifies when it is no term itself nor an established collocation (`association`),
     every word is the term's word or one of its thesaurus sources, and the trigram LM prefers
     the term in its context.
     """
-    index = index or shipped_index()
-    n = len(normed)
-    if not index.counts or n < 2:
+    if index is None:
+        indexes: Sequence[TermIndex] = shipped_indexes()
+    else:
+        indexes = (index,) if isinstance(index, TermIndex) else index
+    indexes = [ix for ix in indexes if ix.counts]
+    if not indexes or len(normed) < 2:
         return []
+    entries = [phrase_entry(lexicon, context, w, limit) for w in normed]
+    found: list[TermRepair] = []
+    for ix in indexes:
+        found += _index_repairs(
+            ix, indexes, normed, sent, entries, lexicon, context, adjacent, limit
+        )
+    return _non_overlapping(found)
+
+
+def _index_repairs(
+    index: TermIndex,
+    indexes: Sequence[TermIndex],
+    normed: Sequence[str],
+    sent: Sequence[int],
+    entries: Sequence[PhraseEntry | None],
+    lexicon: Lexicon,
+    context: ContextModel,
+    adjacent: Sequence[bool] | None,
+    limit: int,
+) -> list[TermRepair]:
+    """`find_term_repairs` through one index (`indexes`: all of them, for "is the observed run a
+    known term itself"), overlaps not yet resolved."""
+    n = len(normed)
+    reach = limit if index.sources is None else min(limit, index.sources)
     known: list[WordReadings] = []
-    for w in normed:
-        entry = phrase_entry(lexicon, context, w, limit)
+    for w, entry in zip(normed, entries, strict=True):
         if entry is None:
             known.append(index.options(w, (), ()))
         else:
-            known.append(index.options(w, entry.names, entry.weights))
+            known.append(index.options(w, entry.names[:reach], entry.weights[:reach]))
     options = [k.readings for k in known]
     found: list[TermRepair] = []
     for i in range(n):
@@ -281,9 +332,10 @@ def find_term_repairs(
             if adjacent is not None and not all(adjacent[i : j - 1]):
                 continue
             observed = tuple(normed[i:j])
-            if " ".join(observed) in index.counts:
+            phrase = " ".join(observed)
+            if any(phrase in ix.counts for ix in indexes):
                 continue
-            key = (observed, limit, id(lexicon))
+            key = (observed, reach, id(lexicon))
             if key in index._readings:
                 best = index._readings[key]
             else:
@@ -305,7 +357,7 @@ def find_term_repairs(
             if gain <= (MIN_GENERAL_GAIN if general else 0.0):
                 continue
             found.append(TermRepair(i, j, " ".join(term), link_score + gain))
-    return _non_overlapping(found)
+    return found
 
 
 def _lengths(options: Mapping[str, float], by_word: Mapping[str, int]) -> int:
