@@ -260,11 +260,12 @@ def find_term_repairs(
 ) -> list[TermRepair]:
     """Non-overlapping runs of words that disguise a known term, longest and best first.
 
-    `index`: one index or several (default: `shipped_indexes`), each read on its own and their
-    repairs merged. `adjacent[i]` says whether word i+1 follows word i with only spaces between
-    (default: all); each word may stand for itself or its first `limit` thesaurus sources (the
-    ones the word features already looked up, so this costs no extra lexicon queries), fewer
-    where an index says so (`TermIndex.sources`).
+    `index`: one index or several (default: `shipped_indexes`); a window is read as the term
+    with the best link score in any of them, as if they were one index. `adjacent[i]` says
+    whether word i+1 follows word i with only spaces between (default: all); each word may
+    stand for itself or its first `limit` thesaurus sources (the ones the word features already
+    looked up, so this costs no extra lexicon queries), fewer where an index says so
+    (`TermIndex.sources`).
     A run qualifies when it is no term itself nor an established collocation (`association`),
     every word is the term's word or one of its thesaurus sources, and the trigram LM prefers
     the term in its context.
@@ -277,27 +278,44 @@ def find_term_repairs(
     if not indexes or len(normed) < 2:
         return []
     entries = [phrase_entry(lexicon, context, w, limit) for w in normed]
-    found: list[TermRepair] = []
+    # Per window, the best reading over all indexes (the first index's on a tie).
+    best: dict[tuple[int, int], tuple[tuple[str, ...], float, bool]] = {}
     for ix in indexes:
-        found += _index_repairs(
-            ix, indexes, normed, sent, entries, lexicon, context, adjacent, limit
-        )
+        for window, (term, link_score) in _index_readings(
+            ix, indexes, normed, sent, entries, lexicon, adjacent, limit
+        ).items():
+            held = best.get(window)
+            if held is None or link_score > held[1]:
+                best[window] = (term, link_score, " ".join(term) in ix.general)
+    found: list[TermRepair] = []
+    for (i, j), (term, link_score, general) in sorted(best.items()):
+        if link_score <= MIN_LINK_SCORE:
+            continue
+        observed = tuple(normed[i:j])
+        if association(context, observed) >= (
+            MAX_GENERAL_ASSOCIATION if general else MAX_ASSOCIATION
+        ):
+            continue
+        gain = _context_gain(context, normed, sent, i, j, term, observed)
+        if gain <= (MIN_GENERAL_GAIN if general else 0.0):
+            continue
+        found.append(TermRepair(i, j, " ".join(term), link_score + gain))
     return _non_overlapping(found)
 
 
-def _index_repairs(
+def _index_readings(
     index: TermIndex,
     indexes: Sequence[TermIndex],
     normed: Sequence[str],
     sent: Sequence[int],
     entries: Sequence[PhraseEntry | None],
     lexicon: Lexicon,
-    context: ContextModel,
     adjacent: Sequence[bool] | None,
     limit: int,
-) -> list[TermRepair]:
-    """`find_term_repairs` through one index (`indexes`: all of them, for "is the observed run a
-    known term itself"), overlaps not yet resolved."""
+) -> dict[tuple[int, int], _Reading]:
+    """Per window [i, j) of words, the reading of one index with the best link score (before
+    `find_term_repairs`' tests); `indexes`: all of them, for "is the observed run a known term
+    itself"."""
     n = len(normed)
     reach = limit if index.sources is None else min(limit, index.sources)
     known: list[WordReadings] = []
@@ -307,7 +325,7 @@ def _index_repairs(
         else:
             known.append(index.options(w, entry.names[:reach], entry.weights[:reach]))
     options = [k.readings for k in known]
-    found: list[TermRepair] = []
+    found: dict[tuple[int, int], _Reading] = {}
     for i in range(n):
         starts = known[i].starts
         if not starts:
@@ -343,20 +361,8 @@ def _index_repairs(
                 if len(index._readings) >= 300_000:
                     index._readings.clear()
                 index._readings[key] = best
-            if best is None:
-                continue
-            term, link_score = best
-            if link_score <= MIN_LINK_SCORE:
-                continue
-            general = " ".join(term) in index.general
-            if association(context, observed) >= (
-                MAX_GENERAL_ASSOCIATION if general else MAX_ASSOCIATION
-            ):
-                continue
-            gain = _context_gain(context, normed, sent, i, j, term, observed)
-            if gain <= (MIN_GENERAL_GAIN if general else 0.0):
-                continue
-            found.append(TermRepair(i, j, " ".join(term), link_score + gain))
+            if best is not None:
+                found[i, j] = best
     return found
 
 
