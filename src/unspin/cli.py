@@ -737,6 +737,53 @@ def train(
     _print_json(report)
 
 
+@app.command("cache")
+def cache_command(
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete the files this unspin no longer reads.")
+    ] = False,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="A model of your own whose forest and encoder copies to keep (repeatable); "
+            "the shipped model's are always kept.",
+        ),
+    ] = None,
+) -> None:
+    """Show unspin's cache dir (files built once: the lexicon, word tables, ONNX copies of the
+    models) and which of them this version still reads; --prune deletes the others."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from unspin.cache import listing
+    from unspin.cache import prune as prune_files
+    from unspin.lexicon.core import default_cache_dir
+
+    kept = [_load_model(None), *(_load_model(m) for m in models or [])]
+    files = listing(default_cache_dir(), kept)
+    table = Table("family", "in use", "not in use", title=str(default_cache_dir()))
+    for family in sorted({f.family for f in files if f.family}):
+        cells = [[f for f in files if f.family == family and f.in_use == used] for used in (1, 0)]
+        table.add_row(family, *(f"{len(c)} ({_megabytes(c)})" for c in cells))
+    other = [f for f in files if f.family is None]
+    if other:
+        table.add_row("(not unspin's)", f"{len(other)} ({_megabytes(other)}), left alone", "")
+    console = Console(highlight=False)
+    console.print(table)
+    stale = [f for f in files if f.family and not f.in_use]
+    if prune:
+        gone = prune_files(files)
+        console.print(f"deleted {len(gone)} files ({_megabytes(gone)})")
+    elif stale:
+        console.print(f"'unspin cache --prune' deletes the {len(stale)} not in use")
+
+
+def _megabytes(files: Sequence[Any]) -> str:
+    """The summed size of cache files, in MB."""
+    return f"{sum(f.size for f in files) / 1e6:,.1f} MB"
+
+
 @app.command("train-encoder")
 def train_encoder(
     out: Annotated[str, typer.Option("--out", help="Where to write the encoder head file.")],

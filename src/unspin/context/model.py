@@ -179,6 +179,13 @@ def _pair_counts(
 _Counts = tuple[dict[str, float], dict[str, float], float, list[str], bytes, bytes]
 
 
+def counts_cache_path() -> Path:
+    """Where `_load_counts` keeps its marshal copy of the web counts."""
+    from unspin.lexicon.core import default_cache_dir
+
+    return default_cache_dir() / f"wordsegment-counts-{_COUNTS_FORMAT}-{counts_stamp()}.marshal"
+
+
 @lru_cache(maxsize=1)
 def _load_counts() -> _Counts:
     """The Norvig unigram and bigram counts, plus the bigrams as sorted pair keys (see
@@ -188,10 +195,10 @@ def _load_counts() -> _Counts:
 
     import wordsegment
 
-    from unspin.lexicon.core import default_cache_dir, write_cache_file
+    from unspin.lexicon.core import write_cache_file
 
     base = Path(wordsegment.__file__).parent
-    cache = default_cache_dir() / f"wordsegment-counts-{_COUNTS_FORMAT}-{counts_stamp()}.marshal"
+    cache = counts_cache_path()
     try:
         counts = marshal.loads(cache.read_bytes())
         if isinstance(counts, tuple) and len(counts) == 6:

@@ -130,6 +130,14 @@ def _mode(fast: bool) -> str:
 _Table = dict[str, dict[str, tuple[float, float]]]
 
 
+def table_cache_path() -> Path:
+    """Where `collocation_table` keeps its marshal copy (named by the web counts it read)."""
+    from unspin.context.model import counts_stamp
+    from unspin.lexicon.core import default_cache_dir
+
+    return default_cache_dir() / f"collocations-{_TABLE_FORMAT}-{counts_stamp()}.marshal"
+
+
 @lru_cache(maxsize=1)
 def collocation_table() -> _Table:
     """first word -> {second word: (web count, PMI)} for the web bigrams of two alphabetic
@@ -137,10 +145,9 @@ def collocation_table() -> _Table:
     from a marshal copy in the cache dir (about 0.03 s instead of 0.15-0.4 s)."""
     import marshal
 
-    from unspin.context.model import counts_stamp
-    from unspin.lexicon.core import default_cache_dir, write_cache_file
+    from unspin.lexicon.core import write_cache_file
 
-    cache = default_cache_dir() / f"collocations-{_TABLE_FORMAT}-{counts_stamp()}.marshal"
+    cache = table_cache_path()
     try:
         table = marshal.loads(cache.read_bytes())
         if isinstance(table, dict):
