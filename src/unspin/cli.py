@@ -761,10 +761,11 @@ def cache_command(
     from unspin.lexicon.core import default_cache_dir
 
     kept = [_load_model(None), *(_load_model(m) for m in models or [])]
-    files = listing(default_cache_dir(), kept)
-    table = Table("family", "in use", "not in use", title=str(default_cache_dir()))
+    cache_dir = default_cache_dir()
+    files = listing(cache_dir, kept)
+    table = Table("family", "in use", "not in use", title=str(cache_dir))
     for family in sorted({f.family for f in files if f.family}):
-        cells = [[f for f in files if f.family == family and f.in_use == used] for used in (1, 0)]
+        cells = [[f for f in files if f.family == family and f.in_use is u] for u in (True, False)]
         table.add_row(family, *(f"{len(c)} ({_megabytes(c)})" for c in cells))
     other = [f for f in files if f.family is None]
     if other:

@@ -71,9 +71,9 @@ def _score(rows: list[dict], clean: list[dict]) -> dict:
     for r in rows:
         counts += metrics.flag_counts(r["flags"], r["swaps"])
         suggested += metrics.suggestion_counts(r["suggestions"], r["originals"])
-        orig = metrics.word_list(r["original"])
-        wer_spun += metrics.edit_distance(metrics.word_list(r["spun"]), orig)
-        wer_restored += metrics.edit_distance(metrics.word_list(r["restored"]), orig)
+        spun_errors, restored_errors = _word_errors(r)
+        wer_spun += spun_errors
+        wer_restored += restored_errors
     flag = metrics.f1_from_counts(*counts.tolist())
     return {
         "docs": len(rows),
@@ -86,6 +86,20 @@ def _score(rows: list[dict], clean: list[dict]) -> dict:
         "suggestion_right": round(suggested[0] / suggested[1], 4) if suggested[1] else None,
         "detected_spun": round(float(np.mean([r["verdict"] == "spun" for r in rows])), 4),
     }
+
+
+def _word_errors(row: dict) -> tuple[int, int]:
+    """Word edit distances of a row's spun and restored texts to its original, computed once
+    per row (kept in it): a row is scored in several groups (its profile, all profiles), and
+    the distance is quadratic in the text's length."""
+    hit = row.get("word_errors")
+    if hit is None:
+        orig = metrics.word_list(row["original"])
+        hit = row["word_errors"] = (
+            metrics.edit_distance(metrics.word_list(row["spun"]), orig),
+            metrics.edit_distance(metrics.word_list(row["restored"]), orig),
+        )
+    return hit
 
 
 def _clean_figures(clean: list[dict]) -> dict:
