@@ -4,6 +4,8 @@ Run from the repository root: `python diag/collocations.py [--fast] [--paragraph
 clean train-split paragraphs from the encoder's half (as the scorer's own clean data, but a
 different sample: seed 7) with the shipped model and prints every pair the reader repairs, with
 its score, in context; then the count per 1,000 words. Every one of them is a false repair.
+`--split test` reads the bench's test split instead: text no model, scorer or count table of
+the training saw, so its rate shows whether the scorer's threshold holds on new text.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--paragraphs", type=int, default=2000)
+    parser.add_argument("--split", choices=("train", "test"), default="train")
+    parser.add_argument("--model", default=None, help="a model file (default: the shipped one)")
     args = parser.parse_args()
     lexicon, context = get_lexicon(), get_context_model()
-    model = load_model().for_mode(args.fast)
-    sample = sample_paragraphs(CORPORA, "train", args.paragraphs, seed=7, part="encoder")
+    model = load_model(args.model).for_mode(args.fast)
+    part = "encoder" if args.split == "train" else None
+    sample = sample_paragraphs(CORPORA, args.split, args.paragraphs, seed=7, part=part)
     n_words = n_repairs = 0
     for p in sample:
         doc = _scan_inputs(p.text, lexicon, context, model, args.fast)

@@ -19,6 +19,7 @@ import numpy as np
 
 from unspin.context.model import BOS, EOS, ContextModel
 from unspin.text.frequency import zipf as _zipf
+from unspin.text.register import register
 from unspin.types import Token
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "out_weight_observed",
     "context_surprise",
     "capital_run",
+    "news_register",
     "neighbour_max_delta",
     "window_mean_delta",
     "window_mean_lm",
@@ -60,6 +62,9 @@ FEATURE_NAMES: tuple[str, ...] = (
 N_SPAN_FEATURES = len(FEATURE_NAMES) - 3
 N_FEATURES = len(FEATURE_NAMES)
 _OUT_WEIGHT_COLUMN = FEATURE_NAMES.index("out_weight_observed")
+_SURPRISE = FEATURE_NAMES.index("context_surprise")
+_IN_NAME = FEATURE_NAMES.index("capital_run")
+_REGISTER = FEATURE_NAMES.index("news_register")
 # Words on each side of a word whose mean fit and P(swapped) tell it how odd its surroundings
 # read: a paragraph is one window, an article several. A mean over a whole article would be one
 # number that every word of it splits on, so a nudge to it (int8 rounding) could move dozens of
@@ -115,6 +120,8 @@ class PhraseEntry:
     # content (non-function) words, for "does the original survive elsewhere in the text"
     source_flags: tuple[tuple[float, float, float], ...]
     content: tuple[tuple[str, ...], ...]
+    # how much more often news uses the phrase's words than English at large (`text.register`)
+    register: float
 
 
 _ENTRY_CACHE: dict[tuple[int, str, int], PhraseEntry | None] = {}
@@ -202,6 +209,7 @@ def entry_from_parts(
         max_weight=max(weights, default=0.0),
         source_flags=tuple(map(_source_flags, sources)),
         content=tuple(map(_content_words, split)),
+        register=register(words),
     )
 
 
@@ -764,12 +772,14 @@ def _score_span(
             *channel,
             surprise,
             in_name,
+            entry.register,
         ]
         suspicion = delta + 2.0 * capital_mid
     else:
         feats = [0.0] * N_SPAN_FEATURES
-        feats[-2] = surprise
-        feats[-1] = in_name
+        feats[_SURPRISE] = surprise
+        feats[_IN_NAME] = in_name
+        feats[_REGISTER] = entry.register
         feats[2] = float(length)
         feats[4] = zipf_obs
         feats[12] = obs_fit / (length + 2)
