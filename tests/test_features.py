@@ -72,6 +72,65 @@ def test_original_word_in_place_is_not_suspicious(context):
     assert feats.matrix[words.index("power")][_col("lm_delta_best")] < 0
 
 
+def test_news_columns_compare_the_span_with_its_candidates_in_news_prose(context):
+    """The news bigram columns: the observed words' fit per pair, the best of the first
+    candidates' fit against it, and the observed fit in news against the web's."""
+    from unspin.context.model import BOS
+    from unspin.context.news import news_bigrams
+
+    news = news_bigrams()
+    spun = "The minister said talks with the resistance would begin in the spring."
+    feats = extract(tokenize(spun), _TinyLexicon(), context)
+    words = [w.text for w in feats.words]
+    row = feats.matrix[words.index("resistance")]
+    observed = news.fit("the", ["resistance"], "would")
+    assert row[_col("news_fit_observed")] == pytest.approx(observed / 2, abs=1e-4)
+    fit = news.fit("the", ["opposition"], "would")
+    assert row[_col("news_fit_delta")] == pytest.approx(fit - observed, abs=1e-4)
+    assert row[_col("news_fit_delta")] > 0  # news writes "the opposition" far more
+    lp = context.bigram_logprob
+    web = lp("the", "resistance") + lp("resistance", "would")
+    assert row[_col("news_fit_vs_web")] == pytest.approx(observed - web, abs=1e-4)
+    # a word without candidates: its own fit, no delta; the first word follows BOS
+    first = feats.matrix[0]
+    assert first[_col("news_fit_delta")] == 0
+    expected = news.fit(BOS, ["the"], "minister") / 2
+    assert first[_col("news_fit_observed")] == pytest.approx(expected, abs=1e-4)
+
+
+def test_news_columns_equal_a_word_by_word_reading(context):
+    """The batched news columns equal each word's span read on its own, with the real
+    thesaurus (phrases, sentence edges, words the news counts never saw)."""
+    from unspin.context.model import BOS, EOS
+    from unspin.context.news import news_bigrams
+    from unspin.detect.features import NEWS_CANDIDATES
+    from unspin.lexicon import get_lexicon
+
+    news = news_bigrams()
+    text = (  # written for this test
+        "In the long run, the council stated, the zorbling plan will go ahead. Residents "
+        "welcomed it; a few kids protested outside the town hall on Friday evening."
+    )
+    feats = extract(tokenize(text), get_lexicon(), context)
+    normed, sent = feats.normed, feats.sentences
+    n = len(normed)
+    assert any(s.last - s.first > 1 for s in feats.spans)
+    for w in range(n):
+        span = feats.spans[feats.word_span[w]]
+        i, j = span.first, span.last
+        before = normed[i - 1] if i and sent[i - 1] == sent[i] else BOS
+        after = normed[j] if j < n and sent[j] == sent[i] else EOS
+        observed = news.fit(before, normed[i:j], after)
+        fits = [news.fit(before, c.split(), after) for c in span.candidates[:NEWS_CANDIDATES]]
+        best = max(fits) if fits else observed
+        lp = context.bigram_logprob
+        web = lp(before, normed[i]) + lp(normed[j - 1], after)
+        row = feats.matrix[w]
+        assert row[_col("news_fit_observed")] == pytest.approx(observed / (j - i + 1), abs=1e-4)
+        assert row[_col("news_fit_delta")] == pytest.approx(best - observed, abs=1e-4)
+        assert row[_col("news_fit_vs_web")] == pytest.approx(observed - web, abs=1e-4)
+
+
 def test_phrase_spans_and_mid_sentence_capitals(context):
     text = "Both sides now own dialog with the Resistance in the capital."
     feats = extract(tokenize(text), _TinyLexicon(), context)

@@ -24,6 +24,7 @@ from unspin.restore.rank import (
     rerank,
 )
 from unspin.text import tokenize
+from unspin.text.register import register
 
 # Written for these tests. "purchase" has many thesaurus sources; "buy" occurs later on.
 TEXT = (
@@ -65,6 +66,31 @@ def test_candidate_rows_describe_the_leading_candidates():
     delta, gap = rows.matrix[:, COL["fit_delta"]], rows.matrix[:, COL["fit_gap"]]
     assert np.allclose(gap, delta - delta.max(), atol=1e-4)
     assert rows.matrix[:, COL["fit_rank"]][np.argmax(delta)] == 0
+
+
+def test_register_columns_compare_each_candidate_with_the_observed_words():
+    """Spinners start from news wording: a candidate news writes more often than the observed
+    word reads above it, and the three register columns agree with each other."""
+    text = (  # written for this test
+        "The school board said the kids would return to class on Monday after the heating in "
+        "the old building was repaired by engineers from the city over the long weekend."
+    )
+    lexicon, context = get_lexicon(), get_context_model()
+    feats = extract(tokenize(text), lexicon, context)
+    normed = [norm_word(w.text) for w in feats.words]
+    sent = [w.sentence for w in feats.words]
+    span = feats.spans[_span_of(feats, "kids")]
+    rows = candidate_rows(
+        span, normed, sent, set(normed), lexicon, context, fast=False, limit=MAX_CANDIDATES
+    )
+    own = rows.matrix[:, COL["register_candidate"]]
+    delta = rows.matrix[:, COL["register_delta"]]
+    expected = [register(name.split()) for name in rows.names]
+    assert np.allclose(own, expected, atol=1e-4)
+    assert np.allclose(delta, own - register(["kids"]), atol=1e-4)
+    assert np.allclose(rows.matrix[:, COL["register_gap"]], own - own.max(), atol=1e-4)
+    assert "children" in rows.names
+    assert delta[rows.names.index("children")] > 0
 
 
 def test_rerank_moves_candidates_with_their_scores():

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from unspin.context.model import BOS, EOS, ContextModel
+from unspin.context.news import NewsBigrams, news_bigrams
 from unspin.text.frequency import zipf as _zipf
 from unspin.text.register import register
 from unspin.types import Token
@@ -57,9 +58,16 @@ FEATURE_NAMES: tuple[str, ...] = (
     "neighbour_max_delta",
     "window_mean_delta",
     "window_mean_lm",
+    "news_fit_observed",
+    "news_fit_delta",
+    "news_fit_vs_web",
 )
-# Columns filled per span by _score_span; the rest are derived from neighbours and the window.
-N_SPAN_FEATURES = len(FEATURE_NAMES) - 3
+# Columns filled per span by _score_span; then three derived from neighbours and the window,
+# and three from the news bigram model (`news_columns`).
+N_SPAN_FEATURES = FEATURE_NAMES.index("neighbour_max_delta")
+_NEWS = FEATURE_NAMES.index("news_fit_observed")
+# Candidates per span (in the scan's order) whose fit in news prose the word model reads.
+NEWS_CANDIDATES = 3
 N_FEATURES = len(FEATURE_NAMES)
 _OUT_WEIGHT_COLUMN = FEATURE_NAMES.index("out_weight_observed")
 _SURPRISE = FEATURE_NAMES.index("context_surprise")
@@ -366,6 +374,8 @@ class Span:
     scores: list[float]
     suspicion: float
     features: list[float] = field(default_factory=list)
+    # the web bigram fit of the observed words between their neighbours
+    observed_bigram: float = 0.0
 
 
 @dataclass(slots=True)
@@ -476,6 +486,7 @@ def extract(
         rows = [spans[k].features if k >= 0 else empty for k in word_span]
         matrix[:, :N_SPAN_FEATURES] = np.array(rows, dtype=np.float32)
     _add_pooled_features(matrix)
+    news_columns(matrix, normed, sent, spans, word_span, context, news_bigrams())
     return DocFeatures(
         words=words,
         matrix=matrix,
@@ -594,6 +605,94 @@ def _add_pooled_features(matrix: np.ndarray) -> None:
     matrix[:, N_SPAN_FEATURES] = np.maximum(left, right)
     matrix[:, N_SPAN_FEATURES + 1] = window_mean(matrix[:, _DELTA], matrix[:, _HAS] > 0)
     matrix[:, N_SPAN_FEATURES + 2] = window_mean(matrix[:, _LM])
+
+
+def news_columns(
+    matrix: np.ndarray,
+    normed: Sequence[str],
+    sent: Sequence[int],
+    spans: Sequence[Span],
+    word_span: Sequence[int],
+    context: ContextModel,
+    news: NewsBigrams,
+) -> None:
+    """Fill each word's news columns from its best span (the word alone where it has none):
+    how well the observed words fit their neighbours in news prose (per pair), how much better
+    the best of the span's first NEWS_CANDIDATES candidates fits there, and the observed fit in
+    news against the web's. A spinner's choice may be fine English but unlike news wording.
+    Every pair of a document is looked up in one batch (`NewsBigrams.logprobs`)."""
+    n = len(normed)
+    if n == 0:
+        return
+    before = [normed[k - 1] if k and sent[k - 1] == sent[k] else BOS for k in range(n)]
+    units: dict[tuple[int, int], int] = {}  # each word's (first, last) -> unit number
+    unit_of_word = []
+    unit_span = []  # per unit: its span, or -1 (the word alone)
+    for w in range(n):
+        k = word_span[w]
+        key = (spans[k].first, spans[k].last) if k >= 0 else (w, w + 1)
+        u = units.get(key)
+        if u is None:
+            u = units[key] = len(unit_span)
+            unit_span.append(k)
+        unit_of_word.append(u)
+    # Pairs: every word after its left neighbour, then each unit's last word before EOS where
+    # its sentence ends there, then each candidate's chain between the unit's neighbours.
+    ends: list[str] = []  # the last words before EOS
+    cand_first: list[str] = []
+    cand_second: list[str] = []
+    cand_of_pair: list[int] = []
+    first: list[int] = []
+    last: list[int] = []
+    end_at: list[int] = []  # per unit: its EOS pair's place in `ends`, or -1
+    cand_lo: list[int] = []
+    cand_hi: list[int] = []
+    web: list[float] = []
+    n_cands = 0
+    for i, j in units:  # in unit order
+        first.append(i)
+        last.append(j)
+        follows = j < n and sent[j] == sent[i]
+        after = normed[j] if follows else EOS
+        if follows:
+            end_at.append(-1)
+        else:
+            end_at.append(len(ends))
+            ends.append(normed[j - 1])
+        k = unit_span[len(web)]
+        cand_lo.append(n_cands)
+        if k >= 0:
+            span = spans[k]
+            web.append(span.observed_bigram)
+            for name in span.candidates[:NEWS_CANDIDATES]:
+                chain = [before[i], *_split_name(name), after]
+                cand_first += chain[:-1]
+                cand_second += chain[1:]
+                cand_of_pair += [n_cands] * (len(chain) - 1)
+                n_cands += 1
+        else:
+            lp = context.bigram_logprob
+            web.append(lp(before[i], normed[i]) + lp(normed[j - 1], after))
+        cand_hi.append(n_cands)
+    logprobs = news.logprobs(
+        [*before, *ends, *cand_first], [*normed, *[EOS] * len(ends), *cand_second]
+    )
+    first_a, last_a, end_a = np.array(first), np.array(last), np.array(end_at)
+    lo, hi = np.array(cand_lo), np.array(cand_hi)
+    into = logprobs[:n]
+    to_end = np.append(logprobs[n : n + len(ends)], 0.0)  # [-1]: a unit its sentence goes on
+    cand_fit = np.bincount(cand_of_pair, logprobs[n + len(ends) :], minlength=n_cands)
+    running = np.concatenate([[0.0], np.cumsum(into)])
+    follow_term = np.where(end_a < 0, np.append(into, 0.0)[last_a], to_end[end_a])
+    observed = running[last_a] - running[first_a] + follow_term
+    has = hi > lo
+    best = observed.copy()
+    if n_cands:
+        best[has] = np.maximum.reduceat(cand_fit, lo[has])
+    rows = np.stack(
+        [observed / (last_a - first_a + 1), best - observed, observed - np.array(web)], axis=1
+    )
+    matrix[:, _NEWS : _NEWS + 3] = rows[unit_of_word]
 
 
 def name_runs(words: Sequence[Token], sentence_start: Sequence[bool]) -> list[bool]:
@@ -797,4 +896,5 @@ def _score_span(
         scores=list(map(scores.__getitem__, order)),
         suspicion=suspicion,
         features=feats,
+        observed_bigram=obs_bigram,
     )

@@ -4,8 +4,10 @@ The scan orders candidates by LM fit plus thesaurus prior, which puts the origin
 only about half of the swaps. A learned ranker re-scores the leading candidates of a span with
 what that sum leaves out: left and right fit apart, the full LM window for every candidate
 (the scan re-scores only a shortlist), which sources link them, how common the candidate is,
-whether it occurs elsewhere in the document, and the noisy channel: how likely a spinner
-starting from the candidate was to write the observed words, of all it could have written.
+whether it occurs elsewhere in the document, the noisy channel (how likely a spinner
+starting from the candidate was to write the observed words, of all it could have written),
+how much more newsy the candidate reads than the observed words (`unspin.text.register`),
+and how well it fits its neighbours in news prose (`unspin.context.news`).
 Pure functions of (span, document words, lexicon, context model); the ranker itself is a
 `CompiledForest` trained by `unspin train`.
 """
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unspin.context.news import news_bigrams
 from unspin.detect.features import (
     PhraseEntry,
     Span,
@@ -27,6 +30,7 @@ from unspin.detect.features import (
     phrase_entry,
 )
 from unspin.text.frequency import zipf as _zipf
+from unspin.text.register import phrase_register
 
 if TYPE_CHECKING:
     from unspin.context.model import ContextModel
@@ -66,6 +70,11 @@ RANK_FEATURE_NAMES: tuple[str, ...] = (
     "channel",
     "out_weight_gap",
     "channel_gap",
+    "register_candidate",
+    "register_delta",
+    "register_gap",
+    "news_fit_delta",
+    "news_fit_gap",
 )
 
 
@@ -152,6 +161,15 @@ def _rows(
     zipfs = [_zipf(name) for name in names]
     best_fit, best_bigram, best_prior = max(fits), max(bigrams), max(priors)
     best_left, best_right, best_zipf = max(lefts), max(rights), max(zipfs)
+    # News register: the original was written by a news writer, its replacement picked from a
+    # thesaurus, so the original tends to read more like news than the words in its place.
+    registers = [phrase_register(words) for words in split]
+    best_register = max(registers)
+    # And the pairs it makes with its neighbours in news prose, against the observed words'.
+    news = news_bigrams()
+    obs_news = news.fit(before, observed, after)
+    news_fits = [news.fit(before, words, after) for words in split]
+    best_news = max(news_fits)
     rows = []  # one conversion to float32 at the end: cheaper than filling row by row
     for r, (k, words) in enumerate(zip(idx, split, strict=True)):
         source = entry.sources[k]
@@ -188,6 +206,11 @@ def _rows(
                 channels[r],
                 log_out[r] - best_out,
                 channels[r] - best_channel,
+                registers[r],
+                registers[r] - entry.register,
+                registers[r] - best_register,
+                news_fits[r] - obs_news,
+                news_fits[r] - best_news,
             )
         )
     matrix = np.array(rows, dtype=np.float32).reshape(len(rows), len(RANK_FEATURE_NAMES))

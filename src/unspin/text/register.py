@@ -50,6 +50,13 @@ def register(words: Sequence[str]) -> float:
     return sum(table.get(w, floor) - zipf(w) for w in words) / max(len(words), 1)
 
 
+@lru_cache(maxsize=1 << 16)
+def phrase_register(words: tuple[str, ...]) -> float:
+    """`register` of a phrase's words, remembered: the candidate ranker asks it of the same
+    thesaurus candidates again and again."""
+    return register(words)
+
+
 def count_words(texts: Iterable[str]) -> Counter[str]:
     """Lower-cased word counts of `texts` (letters, with an inner apostrophe)."""
     counts: Counter[str] = Counter()

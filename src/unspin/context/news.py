@@ -1,0 +1,210 @@
+"""A news bigram model: how well a word fits after another in news prose.
+
+The web counts (`unspin.context.model`) say what English at large writes; spinners pick from a
+thesaurus words that fit English well enough but that a news writer would not have put there.
+Counts of word pairs in clean news tell the candidate ranker which reading a news writer would
+more likely have written. The counts (`data/news_bigrams.npz`: every word and word pair seen,
+with its count) are built from clean news by `python -m unspin.context.news` (see README,
+"Rebuilding the model"), over the words a scan reads (`norm_word` of the tokenizer's word
+tokens, sentence by sentence between BOS and EOS), and read on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from unspin.context.model import BOS, EOS
+
+# Words and pairs seen fewer times than this are left out of the file (read as unseen). A pair
+# seen once still says news writes it, which the ranker uses (see docs/notes.md).
+MIN_COUNT = 1
+# Weight of the unigram distribution in a pair's estimate, in pseudo-counts of its first word.
+BACKOFF = 2.0
+# Added to every word's count, so a word news never wrote keeps a finite probability.
+UNIGRAM_PRIOR = 0.5
+_FORMAT = 1
+
+
+def default_path() -> Path:
+    """The shipped news counts."""
+    return Path(str(resources.files("unspin") / "data" / "news_bigrams.npz"))
+
+
+class NewsBigrams:
+    """Word and word-pair counts of clean news, with a smoothed P(word | previous word).
+
+    Words are numbered by the file's order; a pair is the number `first * len(words) +
+    second`, kept sorted with its count, so the table loads as three arrays."""
+
+    def __init__(
+        self, words: Sequence[str], counts: np.ndarray, keys: np.ndarray, pair_counts: np.ndarray
+    ) -> None:
+        self.index = {w: k for k, w in enumerate(words)}
+        self.counts = counts.tolist()
+        self._count_array = counts.astype(np.float64)
+        self.keys = keys
+        self.pair_counts = pair_counts
+        self.total = int(counts.sum())
+        self._base_denominator = self.total + UNIGRAM_PRIOR * len(words)
+        self._pairs: dict[int, int] = {}  # pair counts looked up so far
+
+    def pair_count(self, first: str, second: str) -> int:
+        """How often news wrote `second` right after `first`."""
+        a, b = self.index.get(first), self.index.get(second)
+        if a is None or b is None:
+            return 0
+        key = a * len(self.counts) + b
+        hit = self._pairs.get(key)
+        if hit is None:
+            at = int(np.searchsorted(self.keys, key))
+            found = at < len(self.keys) and int(self.keys[at]) == key
+            hit = int(self.pair_counts[at]) if found else 0
+            if len(self._pairs) >= 1 << 20:
+                self._pairs.clear()
+            self._pairs[key] = hit
+        return hit
+
+    def logprob(self, first: str, second: str) -> float:
+        """log P(second | first): the pair's count, backed off to `second`'s unigram share."""
+        b = self.index.get(second)
+        base = ((self.counts[b] if b is not None else 0) + UNIGRAM_PRIOR) / self._base_denominator
+        a = self.index.get(first)
+        if a is None:
+            return math.log(base)
+        pair = self.pair_count(first, second)
+        return math.log((pair + BACKOFF * base) / (self.counts[a] + BACKOFF))
+
+    def logprobs(self, firsts: Sequence[str], seconds: Sequence[str]) -> np.ndarray:
+        """`logprob` of many pairs at once (a scan's every word and candidate: one lookup of
+        the sorted pairs for all of them instead of a Python call each)."""
+        get = self.index.get
+        a = np.array([get(w, -1) for w in firsts], dtype=np.int64)
+        b = np.array([get(w, -1) for w in seconds], dtype=np.int64)
+        counts = self._count_array
+        known_a, known_b = a >= 0, b >= 0
+        base = (np.where(known_b, counts[b], 0.0) + UNIGRAM_PRIOR) / self._base_denominator
+        pair = np.zeros(len(a))
+        both = np.flatnonzero(known_a & known_b)
+        if len(both) and len(self.keys):
+            key = a[both] * len(counts) + b[both]
+            order = np.argsort(key)  # sorted queries walk the table in order: fewer cache misses
+            at = np.searchsorted(self.keys, key[order])
+            at = np.minimum(at, len(self.keys) - 1)
+            hit = self.keys[at] == key[order]
+            pair[both[order[hit]]] = self.pair_counts[at[hit]]
+        history = np.where(known_a, counts[a], 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            conditional = np.log((pair + BACKOFF * base) / (history + BACKOFF))
+        return np.where(known_a, conditional, np.log(base))
+
+    def fit(self, before: str, words: Sequence[str], after: str) -> float:
+        """log-probability of `words` between their neighbours (BOS/EOS at sentence edges)."""
+        chain = [before, *words, after]
+        logprob = self.logprob
+        return sum(logprob(a, b) for a, b in zip(chain, chain[1:], strict=False))
+
+
+@lru_cache(maxsize=4)
+def news_bigrams(path: str | None = None) -> NewsBigrams:
+    """The counts file at `path` (default: the shipped one), read once."""
+    with np.load(path or default_path(), allow_pickle=False) as data:
+        if int(data["format"]) != _FORMAT:
+            raise ValueError(f"{path}: news counts format {int(data['format'])}, not {_FORMAT}")
+        words = bytes(data["words"]).decode("utf-8").split("\n")
+        keys = np.cumsum(data["key_steps"], dtype=np.int64)
+        return NewsBigrams(words, data["counts"], keys, data["pair_counts"])
+
+
+def count_sentences(sentences: Iterable[Sequence[str]]) -> tuple[Counter[str], Counter[tuple]]:
+    """Word and pair counts of normalised sentences, each framed by BOS and EOS."""
+    words: Counter[str] = Counter()
+    pairs: Counter[tuple] = Counter()
+    for sentence in sentences:
+        chain = [BOS, *sentence, EOS]
+        words.update(chain)
+        pairs.update(zip(chain, chain[1:], strict=False))
+    return words, pairs
+
+
+def scan_sentences(texts: Iterable[str]) -> Iterable[list[str]]:
+    """The normalised word sentences a scan reads in each text (numbers and punctuation out)."""
+    from unspin.detect.features import norm_word
+    from unspin.text import tokenize
+
+    for text in texts:
+        sentence: list[str] = []
+        current = None
+        for token in tokenize(text):
+            if token.kind != "word":
+                continue
+            if token.sentence != current and sentence:
+                yield sentence
+                sentence = []
+            current = token.sentence
+            sentence.append(norm_word(token.text))
+        if sentence:
+            yield sentence
+
+
+def write_counts(
+    words: Counter[str], pairs: Counter[tuple], path: Path, min_count: int = MIN_COUNT
+) -> None:
+    """The counts file: words commonest first with their counts, and the pairs of them seen
+    `min_count` times or more as sorted numbers (stored as steps, which compress well). The
+    bytes depend on the counts only, so a rebuild from the same text gives the same file."""
+    kept = sorted(words, key=lambda w: (-words[w], w))
+    if any("\n" in w for w in kept):
+        raise ValueError("a word holds a newline")
+    index = {w: k for k, w in enumerate(kept)}
+    numbered = sorted(
+        (index[a] * len(kept) + index[b], c) for (a, b), c in pairs.items() if c >= min_count
+    )
+    keys = np.array([k for k, _ in numbered], dtype=np.int64)
+    arrays = {
+        "format": np.array(_FORMAT, dtype=np.int64),
+        "words": np.frombuffer("\n".join(kept).encode("utf-8"), dtype=np.uint8),
+        "counts": np.array([words[w] for w in kept], dtype=np.uint32),
+        "key_steps": np.diff(keys, prepend=0).astype(np.uint32),
+        "pair_counts": np.array([c for _, c in numbered], dtype=np.uint32),
+    }
+    if len(keys) and int(np.cumsum(arrays["key_steps"], dtype=np.int64)[-1]) != int(keys[-1]):
+        raise ValueError("too many words for 32-bit key steps")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, array, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the news counts from the encoder's half of a corpus's train split: the word
+    model trains on the other half and the bench reads the test split, so neither sees text
+    whose own words made the table."""
+    from unspin.bench.datasets import paragraphs
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--corpus", action="append", required=True, help="JSONL(.gz) corpus")
+    parser.add_argument("--out", default=str(default_path()))
+    parser.add_argument("--min-count", type=int, default=MIN_COUNT)
+    args = parser.parse_args(argv)
+    texts = (p.text for p in paragraphs(args.corpus, "train", part="encoder", min_words=1))
+    words, pairs = count_sentences(scan_sentences(texts))
+    write_counts(words, pairs, Path(args.out), args.min_count)
+    print(f"{sum(words.values())} words, {len(words)} distinct, {len(pairs)} pairs -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""The news bigram model: its counts file, its probabilities and the shipped table."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from unspin.context import news as module
+from unspin.context.model import BOS, EOS
+from unspin.context.news import count_sentences, news_bigrams, scan_sentences, write_counts
+
+# Written for these tests.
+TEXTS = [
+    "The mayor said the bridge would open in May. Residents said the bridge was late.",
+    "The council said on Tuesday that the new bridge cost 4.5 million pounds.",
+]
+
+
+def _table(tmp_path: Path, min_count: int = 1):
+    words, pairs = count_sentences(scan_sentences(TEXTS))
+    path = tmp_path / "news.npz"
+    write_counts(words, pairs, path, min_count=min_count)
+    return path, words, pairs
+
+
+def test_sentences_are_the_words_a_scan_reads() -> None:
+    sentences = list(scan_sentences(TEXTS))
+    assert sentences[0] == ["the", "mayor", "said", "the", "bridge", "would", "open", "in", "may"]
+    assert len(sentences) == 3
+    # numbers and punctuation are not words: "4.5" leaves a gap the LM does not see
+    assert sentences[2][-3:] == ["cost", "million", "pounds"]
+
+
+def test_counts_round_trip_and_probabilities(tmp_path: Path) -> None:
+    path, words, pairs = _table(tmp_path)
+    table = news_bigrams(str(path))
+    assert table.total == sum(words.values())
+    assert table.pair_count("the", "bridge") == pairs[("the", "bridge")] == 2
+    assert table.pair_count(BOS, "the") == 2 and table.pair_count("may", EOS) == 1
+    assert table.pair_count("bridge", "the") == 0
+    assert table.pair_count("unseen", "the") == 0
+    # a pair news wrote beats one it did not; an unknown word still has a finite probability
+    assert table.logprob("the", "bridge") > table.logprob("the", "council")
+    assert table.logprob("the", "council") > table.logprob("the", "viaduct") > -math.inf
+    # a conditional distribution: over the words of the table, those after "said" sum to 1
+    total = sum(math.exp(table.logprob("said", w)) for w in table.index)
+    assert abs(total - 1.0) < 1e-9
+    fit = table.fit(BOS, ["the", "bridge"], EOS)
+    expected = (
+        table.logprob(BOS, "the") + table.logprob("the", "bridge") + table.logprob("bridge", EOS)
+    )
+    assert abs(fit - expected) < 1e-12
+
+
+def test_rare_pairs_can_be_left_out_and_rebuilds_are_byte_identical(tmp_path: Path) -> None:
+    path, *_ = _table(tmp_path)
+    again = tmp_path / "again.npz"
+    words, pairs = count_sentences(scan_sentences(TEXTS))
+    write_counts(words, pairs, again)
+    assert path.read_bytes() == again.read_bytes()
+    pruned = tmp_path / "pruned.npz"
+    write_counts(words, pairs, pruned, min_count=2)
+    table = news_bigrams(str(pruned))
+    assert table.pair_count("the", "bridge") == 2 and table.pair_count("the", "mayor") == 0
+
+
+def test_shipped_table_prefers_news_wording() -> None:
+    """Pairs of news prose against the thesaurus swaps spinners make in their place."""
+    table = news_bigrams()
+    for before, news_word, synonym, after in [
+        ("police", "said", "stated", "the"),
+        ("the", "children", "kids", "were"),
+        ("the", "opposition", "resistance", "party"),
+    ]:
+        assert table.fit(before, [news_word], after) > table.fit(before, [synonym], after)
+
+
+def test_the_build_reads_only_the_encoders_half_of_the_train_split(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """`python -m unspin.context.news` counts the train split's encoder half only."""
+    seen = []
+
+    def fake_paragraphs(paths, split, part=None, min_words=40):
+        seen.append((split, part))
+        return iter([TEXTS[0]])
+
+    import unspin.bench.datasets as datasets
+
+    monkeypatch.setattr(datasets, "paragraphs", fake_paragraphs)
+    monkeypatch.setattr(module, "scan_sentences", lambda texts: [["the", "mayor"]])
+    out = tmp_path / "news.npz"
+    assert module.main(["--corpus", "corpus.jsonl", "--out", str(out)]) == 0
+    assert seen == [("train", "encoder")]
+    assert news_bigrams(str(out)).pair_count("the", "mayor") == 1
