@@ -107,6 +107,19 @@ class NewsBigrams:
             conditional = np.log((pair + BACKOFF * base) / (history + BACKOFF))
         return np.where(known_a, conditional, np.log(base))
 
+    def fits(self, chains: Sequence[Sequence[str]]) -> np.ndarray:
+        """The log-probability of each chain of words (each word after the one before it, the
+        first given), all chains in one `logprobs` batch."""
+        firsts: list[str] = []
+        seconds: list[str] = []
+        owner: list[int] = []
+        for c, chain in enumerate(chains):
+            firsts += chain[:-1]
+            seconds += chain[1:]
+            owner += [c] * (len(chain) - 1)
+        weights = self.logprobs(firsts, seconds)
+        return np.bincount(np.array(owner, dtype=np.int64), weights, minlength=len(chains))
+
     def fit(self, before: str, words: Sequence[str], after: str) -> float:
         """log-probability of `words` between their neighbours (BOS/EOS at sentence edges)."""
         chain = [before, *words, after]

@@ -123,9 +123,11 @@ def _rows(
     *,
     fast: bool,
     halves: tuple[list[float], list[float]] | None = None,
+    news_fits: Sequence[float] | None = None,
 ) -> SpanCandidates:
     """`candidate_rows` of a span whose `_leading` candidates are known. `halves`, if given,
-    are their left and right bigram log-probabilities in context (`rank_spans` batches them);
+    are their left and right bigram log-probabilities in context, and `news_fits` the news
+    fits of the observed words and then of each candidate (`rank_spans` batches both);
     otherwise they are looked up here."""
     names, entry, idx, log_out = lead
     i, j = span.first, span.last
@@ -166,9 +168,9 @@ def _rows(
     registers = [phrase_register(words) for words in split]
     best_register = max(registers)
     # And the pairs it makes with its neighbours in news prose, against the observed words'.
-    news = news_bigrams()
-    obs_news = news.fit(before, observed, after)
-    news_fits = [news.fit(before, words, after) for words in split]
+    if news_fits is None:
+        news_fits = news_bigrams().fits(_news_chains(before, observed, split, after)).tolist()
+    obs_news, news_fits = news_fits[0], news_fits[1:]
     best_news = max(news_fits)
     rows = []  # one conversion to float32 at the end: cheaper than filling row by row
     for r, (k, words) in enumerate(zip(idx, split, strict=True)):
@@ -215,6 +217,14 @@ def _rows(
         )
     matrix = np.array(rows, dtype=np.float32).reshape(len(rows), len(RANK_FEATURE_NAMES))
     return SpanCandidates(names, matrix)
+
+
+def _news_chains(
+    before: str, observed: Sequence[str], split: Sequence[Sequence[str]], after: str
+) -> list[list[str]]:
+    """The observed words, then each candidate, between the span's neighbours: the chains
+    whose news fit the ranker reads."""
+    return [[before, *words, after] for words in [observed, *split]]
 
 
 def _leading(
@@ -274,13 +284,31 @@ def rank_spans(
         keys.append(entry.pair_keys[idx])
         rights.append(right[0])
     heads, tails = context.bigram_parts_many(lefts, keys, rights)
+    chains = []  # and their news fits, each span's observed words first
+    for (k, (_, entry, idx, _)), before, after in zip(todo, lefts, rights, strict=True):
+        observed = words[spans[k].first : spans[k].last]
+        chains += _news_chains(before, observed, [entry.split[i] for i in idx], after)
+    news_fits = news_bigrams().fits(chains).tolist() if chains else []
     batch = []
     at = 0
+    at_news = 0
     for k, lead in todo:
         n = len(lead[2])
         halves = (heads[at : at + n], tails[at : at + n])
+        fits = news_fits[at_news : at_news + n + 1]
         at += n
-        rows = _rows(spans[k], lead, words, sent, vocabulary, context, fast=fast, halves=halves)
+        at_news += n + 1
+        rows = _rows(
+            spans[k],
+            lead,
+            words,
+            sent,
+            vocabulary,
+            context,
+            fast=fast,
+            halves=halves,
+            news_fits=fits,
+        )
         batch.append((k, rows.names, rows.matrix))
     return rerank_batch(spans, batch, ranker)
 
