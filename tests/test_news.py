@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from unspin.context import news as module
 from unspin.context.model import BOS, EOS
 from unspin.context.news import count_sentences, news_bigrams, scan_sentences, write_counts
@@ -62,6 +64,29 @@ def test_rare_pairs_can_be_left_out_and_rebuilds_are_byte_identical(tmp_path: Pa
     write_counts(words, pairs, pruned, min_count=2)
     table = news_bigrams(str(pruned))
     assert table.pair_count("the", "bridge") == 2 and table.pair_count("the", "mayor") == 0
+
+
+def test_a_table_without_some_texts_equals_one_never_counting_them(tmp_path: Path) -> None:
+    """`without` gives the counts of the other texts (what new text meets), and
+    `counts_in_use` puts such a table where scans read the shipped one."""
+    from unspin.context.news import counts_in_use
+
+    path, *_ = _table(tmp_path)
+    full = news_bigrams(str(path))
+    less = full.without(scan_sentences(TEXTS[1:]))
+    words, pairs = count_sentences(scan_sentences(TEXTS[:1]))
+    alone = tmp_path / "alone.npz"
+    write_counts(words, pairs, alone)
+    reference = news_bigrams(str(alone))
+    assert less.total == reference.total
+    for first, second in [("the", "bridge"), ("said", "the"), (BOS, "the"), ("the", "council")]:
+        assert less.pair_count(first, second) == reference.pair_count(first, second)
+    assert less.pair_count("the", "council") == 0 < full.pair_count("the", "council")
+    with counts_in_use(less):
+        assert news_bigrams() is less
+    assert news_bigrams() is not less
+    with pytest.raises((KeyError, ValueError)):  # texts it never counted cannot be left out
+        reference.without([["a", "sentence", "it", "never", "counted"]])
 
 
 def test_shipped_table_prefers_news_wording() -> None:

@@ -16,7 +16,8 @@ import io
 import math
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -49,6 +50,7 @@ class NewsBigrams:
     def __init__(
         self, words: Sequence[str], counts: np.ndarray, keys: np.ndarray, pair_counts: np.ndarray
     ) -> None:
+        self.words = list(words)
         self.index = {w: k for k, w in enumerate(words)}
         self.counts = counts.tolist()
         self._count_array = counts.astype(np.float64)
@@ -57,6 +59,25 @@ class NewsBigrams:
         self.total = int(counts.sum())
         self._base_denominator = self.total + UNIGRAM_PRIOR * len(words)
         self._pairs: dict[int, int] = {}  # pair counts looked up so far
+
+    def without(self, sentences: Iterable[Sequence[str]]) -> NewsBigrams:
+        """These counts less those of `sentences` (which they must include): what the table
+        would say had those texts never been counted, so texts of the counted half can stand
+        in for new text."""
+        words, pairs = count_sentences(sentences)
+        counts = np.array(self.counts, dtype=np.int64)
+        for word, count in words.items():
+            counts[self.index[word]] -= count
+        pair_counts = self.pair_counts.astype(np.int64)
+        n = len(self.counts)
+        keys = np.array([self.index[a] * n + self.index[b] for a, b in pairs], dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        if (self.keys[at] != keys).any():
+            raise ValueError("the texts left out were not all counted in this table")
+        np.subtract.at(pair_counts, at, np.array(list(pairs.values()), dtype=np.int64))
+        if (counts < 0).any() or (pair_counts < 0).any():
+            raise ValueError("the texts left out were not all counted in this table")
+        return NewsBigrams(self.words, counts, self.keys, pair_counts)
 
     def pair_count(self, first: str, second: str) -> int:
         """How often news wrote `second` right after `first`."""
@@ -127,8 +148,29 @@ class NewsBigrams:
         return sum(logprob(a, b) for a, b in zip(chain, chain[1:], strict=False))
 
 
-@lru_cache(maxsize=4)
+_IN_USE: list[NewsBigrams] = []  # tables `counts_in_use` put in place of the shipped one
+
+
+@contextmanager
+def counts_in_use(table: NewsBigrams) -> Iterator[None]:
+    """Within the block, `news_bigrams()` (the table scans read) is `table`: training reads
+    clean texts of the counted half with their own counts left out (`NewsBigrams.without`)."""
+    _IN_USE.append(table)
+    try:
+        yield
+    finally:
+        _IN_USE.pop()
+
+
 def news_bigrams(path: str | None = None) -> NewsBigrams:
+    """The counts file at `path`, or the table in use (by default the shipped one)."""
+    if path is None and _IN_USE:
+        return _IN_USE[-1]
+    return _read(path)
+
+
+@lru_cache(maxsize=4)
+def _read(path: str | None) -> NewsBigrams:
     """The counts file at `path` (default: the shipped one), read once."""
     with np.load(path or default_path(), allow_pickle=False) as data:
         if int(data["format"]) != _FORMAT:
