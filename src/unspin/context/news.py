@@ -65,6 +65,8 @@ class NewsBigrams:
         would say had those texts never been counted, so texts of the counted half can stand
         in for new text."""
         words, pairs = count_sentences(sentences)
+        if any(word not in self.index for word in words):
+            raise ValueError("the texts left out were not all counted in this table")
         counts = np.array(self.counts, dtype=np.int64)
         for word, count in words.items():
             counts[self.index[word]] -= count

@@ -498,7 +498,12 @@ def train_scorer(
         for p in all_paragraphs(corpora, "train", part="encoder", min_words=1)
         if p.doc_id in chosen
     )
-    with counts_in_use(news_bigrams().without(scan_sentences(documents))):
+    table = news_bigrams()
+    try:
+        table = table.without(scan_sentences(documents))
+    except ValueError:  # another corpus than the counts': its texts are new to them already
+        pass
+    with counts_in_use(table):
         clean_fit, _ = clean_examples(texts[:half], lexicon, context, model, fast)
         clean_held, held_words = clean_examples(texts[half:], lexicon, context, model, fast)
     report = {
