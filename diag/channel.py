@@ -112,13 +112,18 @@ def word_line(label: str, words: list, cut: int, cols: list[int]) -> str:
     return f"{label}: word AUROC {_auroc(p, y):.4f}, best F1 {_best_f1(p, y):.4f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def examples_from_args(description: str) -> tuple[list, list, int]:
+    """`examples` for the command line's --paragraphs, --fast and --seed."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--paragraphs", type=int, default=2500)
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--seed", type=int, default=21)
     args = parser.parse_args()
-    spans, words, cut = examples(args.paragraphs, args.fast, args.seed)
+    return examples(args.paragraphs, args.fast, args.seed)
+
+
+def main() -> None:
+    spans, words, cut = examples_from_args(__doc__.splitlines()[0])
     for label, cols in (
         ("ranker without channel", _without(RANK_FEATURE_NAMES, RANK_CHANNEL)),
         ("ranker with channel   ", list(range(len(RANK_FEATURE_NAMES)))),

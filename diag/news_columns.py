@@ -16,9 +16,7 @@ Without the encoder's columns, which only `unspin train` computes.
 
 from __future__ import annotations
 
-import argparse
-
-from channel import _without, examples, ranker_line, word_line  # a sibling script
+from channel import _without, examples_from_args, ranker_line, word_line  # a sibling script
 
 from unspin.detect.features import FEATURE_NAMES
 from unspin.restore.rank import RANK_FEATURE_NAMES
@@ -29,12 +27,7 @@ WORD_NEWS = ("news_fit_observed", "news_fit_delta", "news_fit_vs_web")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paragraphs", type=int, default=2500)
-    parser.add_argument("--fast", action="store_true")
-    parser.add_argument("--seed", type=int, default=21)
-    args = parser.parse_args()
-    spans, words, cut = examples(args.paragraphs, args.fast, args.seed)
+    spans, words, cut = examples_from_args(__doc__.splitlines()[0])
     for label, cols in (
         ("ranker without register ", _without(RANK_FEATURE_NAMES, RANK_REGISTER + RANK_NEWS)),
         ("ranker without news fit ", _without(RANK_FEATURE_NAMES, RANK_NEWS)),

@@ -80,6 +80,13 @@ def paragraphs(
                 yield Paragraph(doc_id, k, para.strip(), source)
 
 
+def encoder_half_texts(paths: Iterable[str]) -> Iterator[str]:
+    """Every paragraph of the train split's encoder half, however short: the text the news
+    count tables (`unspin.text.register`, `unspin.context.news`) are built from, which neither
+    the word model's half nor the test split shares."""
+    return (p.text for p in paragraphs(paths, "train", part="encoder", min_words=1))
+
+
 def sample_paragraphs(
     paths: Iterable[str],
     split: Split,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -58,7 +57,6 @@ class NewsBigrams:
         self.pair_counts = pair_counts
         self.total = int(counts.sum())
         self._base_denominator = self.total + UNIGRAM_PRIOR * len(words)
-        self._pairs: dict[int, int] = {}  # pair counts looked up so far
 
     def without(self, sentences: Iterable[Sequence[str]]) -> NewsBigrams:
         """These counts less those of `sentences` (which they must include): what the table
@@ -84,28 +82,15 @@ class NewsBigrams:
     def pair_count(self, first: str, second: str) -> int:
         """How often news wrote `second` right after `first`."""
         a, b = self.index.get(first), self.index.get(second)
-        if a is None or b is None:
+        if a is None or b is None or not len(self.keys):
             return 0
         key = a * len(self.counts) + b
-        hit = self._pairs.get(key)
-        if hit is None:
-            at = int(np.searchsorted(self.keys, key))
-            found = at < len(self.keys) and int(self.keys[at]) == key
-            hit = int(self.pair_counts[at]) if found else 0
-            if len(self._pairs) >= 1 << 20:
-                self._pairs.clear()
-            self._pairs[key] = hit
-        return hit
+        at = min(int(np.searchsorted(self.keys, key)), len(self.keys) - 1)
+        return int(self.pair_counts[at]) if int(self.keys[at]) == key else 0
 
     def logprob(self, first: str, second: str) -> float:
         """log P(second | first): the pair's count, backed off to `second`'s unigram share."""
-        b = self.index.get(second)
-        base = ((self.counts[b] if b is not None else 0) + UNIGRAM_PRIOR) / self._base_denominator
-        a = self.index.get(first)
-        if a is None:
-            return math.log(base)
-        pair = self.pair_count(first, second)
-        return math.log((pair + BACKOFF * base) / (self.counts[a] + BACKOFF))
+        return float(self.logprobs([first], [second])[0])
 
     def logprobs(self, firsts: Sequence[str], seconds: Sequence[str]) -> np.ndarray:
         """`logprob` of many pairs at once (a scan's every word and candidate: one lookup of
@@ -145,9 +130,7 @@ class NewsBigrams:
 
     def fit(self, before: str, words: Sequence[str], after: str) -> float:
         """log-probability of `words` between their neighbours (BOS/EOS at sentence edges)."""
-        chain = [before, *words, after]
-        logprob = self.logprob
-        return sum(logprob(a, b) for a, b in zip(chain, chain[1:], strict=False))
+        return float(self.fits([[before, *words, after]])[0])
 
 
 _IN_USE: list[NewsBigrams] = []  # tables `counts_in_use` put in place of the shipped one
@@ -249,15 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     """Build the news counts from the encoder's half of a corpus's train split: the word
     model trains on the other half and the bench reads the test split, so neither sees text
     whose own words made the table."""
-    from unspin.bench.datasets import paragraphs
+    from unspin.bench.datasets import encoder_half_texts
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("--corpus", action="append", required=True, help="JSONL(.gz) corpus")
     parser.add_argument("--out", default=str(default_path()))
     parser.add_argument("--min-count", type=int, default=MIN_COUNT)
     args = parser.parse_args(argv)
-    texts = (p.text for p in paragraphs(args.corpus, "train", part="encoder", min_words=1))
-    words, pairs = count_sentences(scan_sentences(texts))
+    words, pairs = count_sentences(scan_sentences(encoder_half_texts(args.corpus)))
     write_counts(words, pairs, Path(args.out), args.min_count)
     print(f"{sum(words.values())} words, {len(words)} distinct, {len(pairs)} pairs -> {args.out}")
     return 0

@@ -637,18 +637,15 @@ def news_columns(
             unit_span.append(k)
         unit_of_word.append(u)
     # Pairs: every word after its left neighbour, then each unit's last word before EOS where
-    # its sentence ends there, then each candidate's chain between the unit's neighbours.
+    # its sentence ends there; and each candidate's chain between the unit's neighbours.
     ends: list[str] = []  # the last words before EOS
-    cand_first: list[str] = []
-    cand_second: list[str] = []
-    cand_of_pair: list[int] = []
+    chains: list[list[str]] = []
     first: list[int] = []
     last: list[int] = []
     end_at: list[int] = []  # per unit: its EOS pair's place in `ends`, or -1
     cand_lo: list[int] = []
     cand_hi: list[int] = []
     web: list[float] = []
-    n_cands = 0
     for i, j in units:  # in unit order
         first.append(i)
         last.append(j)
@@ -660,34 +657,28 @@ def news_columns(
             end_at.append(len(ends))
             ends.append(normed[j - 1])
         k = unit_span[len(web)]
-        cand_lo.append(n_cands)
+        cand_lo.append(len(chains))
         if k >= 0:
             span = spans[k]
             web.append(span.observed_bigram)
-            for name in span.candidates[:NEWS_CANDIDATES]:
-                chain = [before[i], *_split_name(name), after]
-                cand_first += chain[:-1]
-                cand_second += chain[1:]
-                cand_of_pair += [n_cands] * (len(chain) - 1)
-                n_cands += 1
+            head = span.candidates[:NEWS_CANDIDATES]
+            chains += [[before[i], *_split_name(name), after] for name in head]
         else:
             lp = context.bigram_logprob
             web.append(lp(before[i], normed[i]) + lp(normed[j - 1], after))
-        cand_hi.append(n_cands)
-    logprobs = news.logprobs(
-        [*before, *ends, *cand_first], [*normed, *[EOS] * len(ends), *cand_second]
-    )
+        cand_hi.append(len(chains))
+    logprobs = news.logprobs([*before, *ends], [*normed, *[EOS] * len(ends)])
+    cand_fit = news.fits(chains)
     first_a, last_a, end_a = np.array(first), np.array(last), np.array(end_at)
     lo, hi = np.array(cand_lo), np.array(cand_hi)
     into = logprobs[:n]
-    to_end = np.append(logprobs[n : n + len(ends)], 0.0)  # [-1]: a unit its sentence goes on
-    cand_fit = np.bincount(cand_of_pair, logprobs[n + len(ends) :], minlength=n_cands)
+    to_end = np.append(logprobs[n:], 0.0)  # [-1]: a unit its sentence goes on
     running = np.concatenate([[0.0], np.cumsum(into)])
     follow_term = np.where(end_a < 0, np.append(into, 0.0)[last_a], to_end[end_a])
     observed = running[last_a] - running[first_a] + follow_term
     has = hi > lo
     best = observed.copy()
-    if n_cands:
+    if chains:
         best[has] = np.maximum.reduceat(cand_fit, lo[has])
     rows = np.stack(
         [observed / (last_a - first_a + 1), best - observed, observed - np.array(web)], axis=1

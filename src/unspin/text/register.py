@@ -78,14 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     """Build the news counts from the encoder's half of a corpus's train split: the word
     model trains on the other half and the bench reads the test split, so neither sees text
     whose own words made the table."""
-    from unspin.bench.datasets import paragraphs
+    from unspin.bench.datasets import encoder_half_texts
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("--corpus", action="append", required=True, help="JSONL(.gz) corpus")
     parser.add_argument("--out", default=str(default_path()))
     args = parser.parse_args(argv)
-    texts = (p.text for p in paragraphs(args.corpus, "train", part="encoder", min_words=1))
-    counts = count_words(texts)
+    counts = count_words(encoder_half_texts(args.corpus))
     write_counts(counts, Path(args.out))
     print(f"{sum(counts.values())} words, {len(counts)} distinct -> {args.out}")
     return 0
