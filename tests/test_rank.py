@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from unspin.context.model import get_context_model
+from unspin.context.news import news_bigrams
 from unspin.detect.features import (
     FAST_CANDIDATES,
     FEATURE_NAMES,
     MAX_CANDIDATES,
+    NOT_SHORTLISTED,
     extract,
     norm_word,
 )
@@ -17,6 +19,8 @@ from unspin.detect.model import SpinModel
 from unspin.detect.scan import scan_text
 from unspin.lexicon import get_lexicon
 from unspin.restore.rank import (
+    DEEP_LIMIT,
+    EXTRA_CANDIDATES,
     RANK_DEPTH,
     RANK_FEATURE_NAMES,
     candidate_rows,
@@ -50,14 +54,15 @@ def _span_of(feats, word: str) -> int:
 def test_candidate_rows_describe_the_leading_candidates():
     feats, normed, sent, lexicon, context = _doc()
     span = feats.spans[_span_of(feats, "purchase")]
-    rows = candidate_rows(
-        span, normed, sent, set(normed), lexicon, context, fast=False, limit=24
-    )
+    rows = candidate_rows(span, normed, sent, set(normed), lexicon, context, fast=False, limit=24)
     n = min(RANK_DEPTH, len(span.candidates))
-    assert rows.names == span.candidates[:n]
-    assert rows.matrix.shape == (n, len(RANK_FEATURE_NAMES))
-    assert rows.matrix[:, COL["scan_rank"]].tolist() == list(range(n))
-    assert np.isfinite(rows.matrix).all()
+    assert rows.names[:n] == span.candidates[:n]
+    assert rows.scores[:n] == span.scores[:n]
+    total = len(rows.names)
+    assert n < total <= n + EXTRA_CANDIDATES  # "purchase" has more sources than the scan reads
+    assert rows.matrix.shape == (total, len(RANK_FEATURE_NAMES))
+    assert rows.matrix[:, COL["scan_rank"]].tolist() == list(range(total))
+    assert np.isfinite(rows.matrix).all() and np.isfinite(rows.scores).all()
     # "buy" appears later in the text; a candidate that appears nowhere else does not.
     in_doc = dict(zip(rows.names, rows.matrix[:, COL["in_document"]], strict=True))
     assert "buy" in in_doc and in_doc["buy"] == 1.0
@@ -66,6 +71,37 @@ def test_candidate_rows_describe_the_leading_candidates():
     delta, gap = rows.matrix[:, COL["fit_delta"]], rows.matrix[:, COL["fit_gap"]]
     assert np.allclose(gap, delta - delta.max(), atol=1e-4)
     assert rows.matrix[:, COL["fit_rank"]][np.argmax(delta)] == 0
+
+
+def test_extras_are_the_deeper_sources_that_fit_best_in_news():
+    """Past the scan's leading candidates the ranker reads the sources of the observed words
+    that fit best between its neighbours in news prose, with their place among the sources and
+    the score the scan would have given them (the default mode: below every LM-rescored one)."""
+    feats, normed, sent, lexicon, context = _doc()
+    k = _span_of(feats, "purchase")
+    span = feats.spans[k]
+    rows = candidate_rows(span, normed, sent, set(normed), lexicon, context, fast=False, limit=24)
+    plain = candidate_rows(
+        span, normed, sent, set(normed), lexicon, context, fast=False, limit=24, extra=0
+    )
+    head = span.candidates[:RANK_DEPTH]
+    assert plain.names == head
+    extras = rows.names[len(head) :]
+    sources = [c.text for c in lexicon.sources_of("purchase", limit=DEEP_LIMIT)]
+    rest = [c for c in sources if c not in head]
+    i = next(i for i, w in enumerate(feats.words) if w.text == "purchase")
+    news = news_bigrams()
+    fit = {c: news.fit(normed[i - 1], c.split(), normed[i + 1]) for c in rest}
+    best = sorted(rest, key=lambda c: (-fit[c], sources.index(c)))[: len(extras)]
+    assert extras == best
+    ranks = rows.matrix[len(head) :, COL["lexicon_rank"]].tolist()
+    assert ranks == [sources.index(c) for c in extras]
+    rescored = [s for s in span.scores if s > -NOT_SHORTLISTED / 2]
+    assert rescored and max(rows.scores[len(head) :]) < min(rescored)
+    # The rows of the scan's own candidates do not depend on the extras beside them, except
+    # where a column compares a candidate with the best of them.
+    same = [COL[c] for c in ("scan_rank", "fit_delta", "log_prior", "zipf_candidate")]
+    assert np.allclose(rows.matrix[: len(head)][:, same], plain.matrix[:, same])
 
 
 def test_register_columns_compare_each_candidate_with_the_observed_words():
@@ -148,13 +184,13 @@ def test_rank_spans_batches_the_same_rows_as_one_span_at_a_time(fast):
     feats, normed, sent, lexicon, context = _doc(fast)
     limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
     which = sorted({k for k in feats.word_span if k >= 0})
-    recorder = _Recorder()
-    rank_spans(feats.spans, which, normed, sent, lexicon, context, recorder, fast=fast, limit=limit)
     one_by_one = [
         candidate_rows(feats.spans[k], normed, sent, set(normed), lexicon, context, fast=fast,
                        limit=limit).matrix
         for k in which
     ]  # fmt: skip
+    recorder = _Recorder()  # (re-ranking reorders the spans' candidates: after the rows above)
+    rank_spans(feats.spans, which, normed, sent, lexicon, context, recorder, fast=fast, limit=limit)
     assert len(recorder.rows) == 1 and len(which) > 3
     assert np.array_equal(recorder.rows[0], np.concatenate(one_by_one))
 

@@ -17,6 +17,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -95,9 +96,15 @@ class NewsBigrams:
     def logprobs(self, firsts: Sequence[str], seconds: Sequence[str]) -> np.ndarray:
         """`logprob` of many pairs at once (a scan's every word and candidate: one lookup of
         the sorted pairs for all of them instead of a Python call each)."""
+        return self.id_logprobs(self.ids(firsts), self.ids(seconds))
+
+    def ids(self, words: Sequence[str]) -> np.ndarray:
+        """The words' numbers in this table (-1 for a word news never wrote)."""
         get = self.index.get
-        a = np.array([get(w, -1) for w in firsts], dtype=np.int64)
-        b = np.array([get(w, -1) for w in seconds], dtype=np.int64)
+        return np.array([get(w, -1) for w in words], dtype=np.int64)
+
+    def id_logprobs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """`logprobs` of pairs given as word numbers (`ids`)."""
         counts = self._count_array
         known_a, known_b = a >= 0, b >= 0
         base = (np.where(known_b, counts[b], 0.0) + UNIGRAM_PRIOR) / self._base_denominator
@@ -128,9 +135,45 @@ class NewsBigrams:
         weights = self.logprobs(firsts, seconds)
         return np.bincount(np.array(owner, dtype=np.int64), weights, minlength=len(chains))
 
+    def phrase_parts(self, phrases: Sequence[Sequence[str]]) -> PhraseParts:
+        """What a phrase's fit between neighbours needs that the neighbours do not change:
+        computed once for candidates that are fitted in many places (`fits_between`)."""
+        firsts = self.ids([p[0] for p in phrases])
+        lasts = self.ids([p[-1] for p in phrases])
+        inner_a = [w for p in phrases for w in p[:-1]]
+        inner_b = [w for p in phrases for w in p[1:]]
+        owner = np.repeat(np.arange(len(phrases)), [len(p) - 1 for p in phrases])
+        inner = (
+            np.bincount(owner, self.logprobs(inner_a, inner_b), minlength=len(phrases))
+            if inner_a
+            else np.zeros(len(phrases))
+        )
+        return PhraseParts(self, firsts, lasts, inner)
+
+    def fits_between(self, before: str, parts: PhraseParts, after: str) -> np.ndarray:
+        """`fits` of `[before, *phrase, after]` for every phrase of `parts` (from this table's
+        `phrase_parts`), without building the chains."""
+        if parts.table is not self:
+            raise ValueError("phrase parts of another news table")
+        n = len(parts.firsts)
+        head = self.id_logprobs(np.full(n, self.index.get(before, -1)), parts.firsts)
+        tail = self.id_logprobs(parts.lasts, np.full(n, self.index.get(after, -1)))
+        return head + parts.inner + tail
+
     def fit(self, before: str, words: Sequence[str], after: str) -> float:
         """log-probability of `words` between their neighbours (BOS/EOS at sentence edges)."""
         return float(self.fits([[before, *words, after]])[0])
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseParts:
+    """Phrases' first and last words' numbers in a news table and the summed log-probability
+    of the pairs inside each phrase (`NewsBigrams.phrase_parts`)."""
+
+    table: NewsBigrams
+    firsts: np.ndarray
+    lasts: np.ndarray
+    inner: np.ndarray
 
 
 _IN_USE: list[NewsBigrams] = []  # tables `counts_in_use` put in place of the shipped one

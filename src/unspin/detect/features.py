@@ -100,6 +100,9 @@ FAST_CANDIDATES = 6
 
 # How many candidates per span the trigram LM re-scores after the cheap bigram pass.
 TRIGRAM_SHORTLIST = 4
+# What the default mode takes off the score of a candidate the trigram LM did not re-score, so
+# that it ranks after those it did.
+NOT_SHORTLISTED = 1e6
 
 _T = TypeVar("_T")
 _APOSTROPHES = re.compile("[\u2019\u2018]")
@@ -172,7 +175,7 @@ def compute_entry(
         cands = lexicon.sources_of(phrase, limit=limit)
         if cands or len(words) == 1:
             names = tuple(c.text for c in cands)
-            split = tuple(map(_split_name, names))
+            split = tuple(map(split_name, names))
             return entry_from_parts(
                 phrase,
                 names,
@@ -201,7 +204,7 @@ def entry_from_parts(
     looked up or read from a table."""
     words = phrase.split(" ")
     if split is None:
-        split = tuple(map(_split_name, names))
+        split = tuple(map(split_name, names))
     return PhraseEntry(
         names=names,
         split=split,
@@ -216,20 +219,20 @@ def entry_from_parts(
         log_n=math.log1p(len(names)),
         max_weight=max(weights, default=0.0),
         source_flags=tuple(map(_source_flags, sources)),
-        content=tuple(map(_content_words, split)),
+        content=tuple(map(content_words, split)),
         register=register(words),
     )
 
 
 # Per candidate, not per entry: the same candidates recur in the entries of many words.
 @lru_cache(maxsize=200_000)
-def _split_name(name: str) -> tuple[str, ...]:
+def split_name(name: str) -> tuple[str, ...]:
     """A candidate's words."""
     return tuple(name.split())
 
 
 @lru_cache(maxsize=200_000)
-def _content_words(words: tuple[str, ...]) -> tuple[str, ...]:
+def content_words(words: tuple[str, ...]) -> tuple[str, ...]:
     """A candidate's content (non-function) words."""
     return tuple(w for w in words if w not in FUNCTION_WORDS)
 
@@ -662,7 +665,7 @@ def news_columns(
             span = spans[k]
             web.append(span.observed_bigram)
             head = span.candidates[:NEWS_CANDIDATES]
-            chains += [[before[i], *_split_name(name), after] for name in head]
+            chains += [[before[i], *split_name(name), after] for name in head]
         else:
             lp = context.bigram_logprob
             web.append(lp(before[i], normed[i]) + lp(normed[j - 1], after))
@@ -819,7 +822,10 @@ def _score_span(
         for k in shortlist:
             fits[k] = context.window_logprob(left, split[k], right)
         # candidates not rescored rank after the rescored ones
-        scores = [fits[k] + log_w[k] if k in shortlist else scores[k] - 1e6 for k in range(n_cands)]
+        scores = [
+            fits[k] + log_w[k] if k in shortlist else scores[k] - NOT_SHORTLISTED
+            for k in range(n_cands)
+        ]
     # Best first; the sort is stable, so ties keep the thesaurus order (as max() would).
     order = sorted(range(n_cands), key=scores.__getitem__, reverse=True)
     best_idx = order[0] if n_cands else -1

@@ -31,7 +31,13 @@ from unspin.detect.features import (
     with_encoder,
 )
 from unspin.detect.model import DocEvidence, SpinModel, doc_features
-from unspin.restore.rank import RANK_DEPTH, RANK_FEATURE_NAMES, candidate_rows, rerank_batch
+from unspin.restore.rank import (
+    RANK_DEPTH,
+    RANK_FEATURE_NAMES,
+    SpanCandidates,
+    candidate_rows,
+    rerank_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +152,24 @@ def mode_data(
         cand = candidate_rows(
             span, normed, sent, vocabulary, lexicon, context, fast=fast, limit=limit
         )
-        keep = RANK_DEPTH + 1  # the ranked head plus one, for the margin after re-ranking
-        spans.append(Span(span.first, span.last, span.candidates[:keep], span.scores[:keep], 0.0))
+        spans.append(ranked_head(span, cand))
         originals.append(originals_all[k])
         rows.append(cand.matrix)
     word_span = np.array([remap.get(k, -1) for k in feats.word_span], dtype=np.int64)
     terms = 0 if swaps else term_words(feats, lexicon, context, limit=limit)
     return ModeData(feats.matrix, spans, word_span, originals, rows, terms)
+
+
+def ranked_head(span: Span, ranked: SpanCandidates) -> Span:
+    """`span` cut to what ranking and margins use: the candidates the ranker reads (extras
+    from deeper in the thesaurus too) with their scan scores, then at least one more of the
+    span's, for the margin after re-ranking."""
+    names = set(ranked.names)
+    rest = [(c, s) for c, s in zip(span.candidates, span.scores, strict=True) if c not in names]
+    rest = rest[: max(1, RANK_DEPTH + 1 - len(ranked.names))]
+    candidates = [*ranked.names, *(c for c, _ in rest)]
+    scores = [*ranked.scores, *(s for _, s in rest)]
+    return Span(span.first, span.last, candidates, scores, 0.0)
 
 
 def term_words(feats: DocFeatures, lexicon, context, *, limit: int) -> int:
@@ -169,7 +186,10 @@ def restore_rows(data: ModeData, ranker: CompiledForest | None) -> tuple[np.ndar
     spans = [replace(s, candidates=list(s.candidates), scores=list(s.scores)) for s in data.spans]
     ranked: dict[int, tuple[float, float]] = {}
     if ranker is not None:
-        batch = [(k, spans[k].candidates[: len(r)], r) for k, r in enumerate(data.rank_rows)]
+        batch = [
+            (k, SpanCandidates(spans[k].candidates[: len(r)], spans[k].scores[: len(r)], r))
+            for k, r in enumerate(data.rank_rows)
+        ]
         ranked = rerank_batch(spans, batch, ranker)
     matrix = restore_matrix(data.matrix, spans, data.word_span, ranked)
     labels = np.zeros(len(data.matrix), dtype=np.int8)

@@ -296,9 +296,12 @@ class Lexicon:
 
     # ----------------------------------------------------------------------- queries
 
-    def sources_of(self, phrase: str, limit: int = 50) -> list[Candidate]:
-        """Reverse: what a spinner may have turned into `phrase`, inflected like it, best first."""
-        return list(self._cached_lookup(phrase, True, limit))
+    def sources_of(self, phrase: str, limit: int = 50, *, memo: bool = True) -> list[Candidate]:
+        """Reverse: what a spinner may have turned into `phrase`, inflected like it, best first.
+        `memo=False` skips this instance's memo (for long lists a caller keeps itself)."""
+        return list(
+            self._cached_lookup(phrase, True, limit) if memo else self._lookup(phrase, True, limit)
+        )
 
     def synonyms_of(self, phrase: str, limit: int = 50) -> list[Candidate]:
         """Forward: what a spinner may turn `phrase` into, inflected like it, best first."""

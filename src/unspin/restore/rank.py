@@ -14,20 +14,25 @@ Pure functions of (span, document words, lexicon, context model); the ranker its
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from unspin.context.news import news_bigrams
+from unspin.context.news import NewsBigrams, PhraseParts, news_bigrams
 from unspin.detect.features import (
+    NOT_SHORTLISTED,
+    PRIOR_WEIGHT,
     PhraseEntry,
     Span,
     candidate_terms,
+    content_words,
     context_window,
     log_channel,
     phrase_entry,
+    split_name,
 )
 from unspin.text.frequency import zipf as _zipf
 from unspin.text.register import phrase_register
@@ -38,6 +43,12 @@ if TYPE_CHECKING:
 
 # Candidates per span the ranker re-scores (in the scan's order); the rest keep their places.
 RANK_DEPTH = 10
+# And this many more from deeper among the thesaurus sources of the observed words (its first
+# DEEP_LIMIT): those that fit best between the span's neighbours in news prose. The scan reads
+# only the first sources and orders them by web fit and prior, and for about a fifth of the
+# single swaps it flagged the original was not among the ten (see docs/notes.md).
+EXTRA_CANDIDATES = 2
+DEEP_LIMIT = 200
 
 RANK_FEATURE_NAMES: tuple[str, ...] = (
     "scan_rank",
@@ -82,7 +93,8 @@ RANK_FEATURE_NAMES: tuple[str, ...] = (
 class SpanCandidates:
     """The ranker's input for one span: one feature row per re-scored candidate."""
 
-    names: list[str]  # the first RANK_DEPTH candidates in the scan's order
+    names: list[str]  # the first RANK_DEPTH candidates in the scan's order, then the extras
+    scores: list[float]  # their scan scores (an extra's as the scan would have scored it)
     matrix: np.ndarray  # (len(names), len(RANK_FEATURE_NAMES)) float32
 
 
@@ -96,21 +108,36 @@ def candidate_rows(
     *,
     fast: bool,
     limit: int,
+    extra: int = EXTRA_CANDIDATES,
 ) -> SpanCandidates:
     """Feature rows for the leading candidates of `span` in its document.
 
     `normed`/`sent` are the document's normalised words and their sentence numbers,
-    `vocabulary` the set of its words, `limit` the candidate limit the scan used.
+    `vocabulary` the set of its words, `limit` the candidate limit the scan used, `extra`
+    how many candidates from deeper in the thesaurus join the scan's leading ones.
     """
-    lead = _leading(span, normed, lexicon, context, limit)
+    lead = _leading(span, normed, sent, lexicon, context, limit, extra)
     if lead is None:
-        return SpanCandidates([], np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32))
+        return SpanCandidates([], [], np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32))
     return _rows(span, lead, normed, sent, vocabulary, context, fast=fast)
 
 
-# (the leading candidate names, the span's phrase entry, their places in it, the log of each
-# candidate's out-weight)
-_Lead = tuple[list[str], PhraseEntry, list[int], list[float]]
+@dataclass(frozen=True, slots=True)
+class _Lead:
+    """The candidates a span's ranking reads (the scan's leading ones, then the extras) and
+    what their rows need of each."""
+
+    names: list[str]
+    split: list[tuple[str, ...]]
+    pair_keys: np.ndarray  # rows of ContextModel.pair_keys
+    log_prior: list[float]
+    weights: list[float]
+    sources: list[str]
+    content: list[tuple[str, ...]]
+    lexicon_rank: list[int]  # place among the thesaurus sources of the observed words
+    log_out: list[float]
+    scores: list[float | None]  # the scan's scores; None for an extra (see `_rows`)
+    entry: PhraseEntry  # the scan's entry of the observed words
 
 
 def _rows(
@@ -129,14 +156,14 @@ def _rows(
     are their left and right bigram log-probabilities in context, and `news_fits` the news
     fits of the observed words and then of each candidate (`rank_spans` batches both);
     otherwise they are looked up here."""
-    names, entry, idx, log_out = lead
+    names, entry, log_out = lead.names, lead.entry, lead.log_out
     i, j = span.first, span.last
     observed = list(normed[i:j])
     left, right = context_window(normed, sent, i, j)
     before, after = left[-1], right[0]
     bigram_lp = context.bigram_logprob
     zipf_obs = entry.zipf_observed
-    split = [entry.split[k] for k in idx]
+    split = lead.split
     # A bigram fit is the left plus the right bigram (`ContextModel.bigram_fit`); --fast fits
     # with bigrams alone, the default mode with the trigram LM window.
     obs_left = bigram_lp(before, observed[0])
@@ -153,10 +180,17 @@ def _rows(
     else:
         obs_fit = context.window_logprob(left, observed, right)
         fits = [context.window_logprob(left, words, right) for words in split]
-    priors = [entry.log_prior[k] for k in idx]
+    priors = lead.log_prior
     # The noisy channel: log P(observed | candidate) up to a constant of the span, the link's
     # weight over all the candidate could have been turned into.
-    channels = [log_channel(entry.weights[k], out) for k, out in zip(idx, log_out, strict=True)]
+    channels = [log_channel(w, out) for w, out in zip(lead.weights, log_out, strict=True)]
+    # An extra has no scan score: it gets the one the scan would have given it (its bigram fit
+    # and prior; in the default mode, below every candidate the trigram LM re-scored).
+    offset = 0.0 if fast else NOT_SHORTLISTED
+    scores = [
+        bigrams[r] + priors[r] - offset if score is None else score
+        for r, score in enumerate(lead.scores)
+    ]
     best_out, best_channel = max(log_out), max(channels)
     fit_order = sorted(range(len(names)), key=fits.__getitem__, reverse=True)
     fit_rank = {k: r for r, k in enumerate(fit_order)}
@@ -173,8 +207,8 @@ def _rows(
     obs_news, news_fits = news_fits[0], news_fits[1:]
     best_news = max(news_fits)
     rows = []  # one conversion to float32 at the end: cheaper than filling row by row
-    for r, (k, words) in enumerate(zip(idx, split, strict=True)):
-        source = entry.sources[k]
+    for r, words in enumerate(split):
+        source = lead.sources[r]
         zipf_c = zipfs[r]
         rows.append(
             (
@@ -190,7 +224,7 @@ def _rows(
                 rights[r] - best_right,
                 priors[r],
                 priors[r] - best_prior,
-                k,
+                lead.lexicon_rank[r],
                 "wordnet" in source,
                 "moby" in source,
                 "phrase" in source,
@@ -199,8 +233,8 @@ def _rows(
                 zipf_c - zipf_obs,
                 zipf_c - best_zipf,
                 len(words) - len(observed),
-                not vocabulary.isdisjoint(entry.content[k]),  # a content word in the text
-                not entry.content[k],  # function words only
+                not vocabulary.isdisjoint(lead.content[r]),  # a content word in the text
+                not lead.content[r],  # function words only
                 len(observed),
                 len(entry.names),
                 zipf_obs,
@@ -216,7 +250,7 @@ def _rows(
             )
         )
     matrix = np.array(rows, dtype=np.float32).reshape(len(rows), len(RANK_FEATURE_NAMES))
-    return SpanCandidates(names, matrix)
+    return SpanCandidates(names, scores, matrix)
 
 
 def _news_chains(
@@ -228,29 +262,136 @@ def _news_chains(
 
 
 def _leading(
-    span: Span, normed: Sequence[str], lexicon: Lexicon, context: ContextModel, limit: int
+    span: Span,
+    normed: Sequence[str],
+    sent: Sequence[int],
+    lexicon: Lexicon,
+    context: ContextModel,
+    limit: int,
+    extra: int = EXTRA_CANDIDATES,
 ) -> _Lead | None:
-    """The span's first RANK_DEPTH candidates, its phrase entry, their places in it and the
-    log of their out-weights; None when there is nothing to rank."""
+    """The candidates the ranker reads for `span` and what their rows need; None when there
+    is nothing to rank."""
     names = span.candidates[:RANK_DEPTH]
-    entry = phrase_entry(lexicon, context, " ".join(normed[span.first : span.last]), limit)
+    phrase = " ".join(normed[span.first : span.last])
+    entry = phrase_entry(lexicon, context, phrase, limit)
     if not names or entry is None:
         return None
     where = {name: k for k, name in enumerate(entry.names)}
     idx = [where[name] for name in names]
-    log_out = [candidate_terms(lexicon, context, entry.split[k])[0] for k in idx]
-    return names, entry, idx, log_out
+    split = [entry.split[k] for k in idx]
+    pair_keys = entry.pair_keys[idx]
+    log_prior = [entry.log_prior[k] for k in idx]
+    weights = [entry.weights[k] for k in idx]
+    sources = [entry.sources[k] for k in idx]
+    content = [entry.content[k] for k in idx]
+    scores: list[float | None] = list(span.scores[: len(names)])
+    deep = _extras(span, phrase, set(names), normed, sent, lexicon, extra) if extra else []
+    if deep:
+        more = [split_name(c.text) for c in deep]
+        names = [*names, *(c.text for c in deep)]
+        split += more
+        pair_keys = np.concatenate([pair_keys, context.pair_keys(more)])
+        log_prior += [PRIOR_WEIGHT * math.log(c.weight) for c in deep]
+        weights += [c.weight for c in deep]
+        sources += [c.source for c in deep]
+        content += [content_words(words) for words in more]
+        idx += [c.rank for c in deep]
+        scores += [None] * len(deep)
+    log_out = [candidate_terms(lexicon, context, words)[0] for words in split]
+    return _Lead(
+        names, split, pair_keys, log_prior, weights, sources, content, idx, log_out, scores, entry
+    )
 
 
-def rerank(span: Span, names: Sequence[str], p: np.ndarray) -> tuple[float, float]:
+@dataclass(frozen=True, slots=True)
+class _Deep:
+    """A candidate from deeper among the thesaurus sources: its place there, and its link."""
+
+    text: str
+    weight: float
+    source: str
+    rank: int
+
+
+def _extras(
+    span: Span,
+    phrase: str,
+    taken: set[str],
+    normed: Sequence[str],
+    sent: Sequence[int],
+    lexicon: Lexicon,
+    extra: int,
+) -> list[_Deep]:
+    """Up to `extra` sources of `phrase` (among its first DEEP_LIMIT, outside `taken`) that fit
+    best between the span's neighbours in news prose, best first."""
+    sources = deep_sources(lexicon, phrase)
+    if not sources.candidates:
+        return []
+    left, right = context_window(normed, sent, span.first, span.last)
+    news = news_bigrams()
+    fits = news.fits_between(left[-1], sources.parts(news), right[0])
+    out: list[_Deep] = []
+    for k in np.argsort(-fits, kind="stable").tolist():
+        c = sources.candidates[k]
+        if c.text not in taken:
+            out.append(_Deep(c.text, c.weight, c.source, k))
+            if len(out) == extra:
+                break
+    return out
+
+
+class DeepSources:
+    """The first DEEP_LIMIT thesaurus sources of an observed phrase, with their news-table
+    parts (`NewsBigrams.phrase_parts`) for the table last asked for."""
+
+    __slots__ = ("candidates", "_parts")
+
+    def __init__(self, candidates: Sequence[Any]) -> None:
+        self.candidates = list(candidates)
+        self._parts: PhraseParts | None = None
+
+    def parts(self, news: NewsBigrams) -> PhraseParts:
+        """The candidates' parts in `news` (recomputed when the table in use changes)."""
+        if self._parts is None or self._parts.table is not news:
+            self._parts = news.phrase_parts([split_name(c.text) for c in self.candidates])
+        return self._parts
+
+
+_DEEP_CACHE: dict[tuple[int, str], DeepSources] = {}
+# Each holds up to DEEP_LIMIT candidates; only the spans a scan ranks (flagged ones) ask.
+_DEEP_CACHE_MAX = 10_000
+
+
+def deep_sources(lexicon: Lexicon, phrase: str) -> DeepSources:
+    """`DeepSources` of `phrase` (cached; a multiword phrase the lexicon does not hold as a
+    target has none)."""
+    key = (id(lexicon), phrase)
+    hit = _DEEP_CACHE.get(key)
+    if hit is None:
+        found: Sequence[Any] = ()
+        if " " not in phrase or lexicon.has_entry(phrase):
+            found = lexicon.sources_of(phrase, limit=DEEP_LIMIT, memo=False)
+        if len(_DEEP_CACHE) >= _DEEP_CACHE_MAX:
+            _DEEP_CACHE.clear()
+        hit = _DEEP_CACHE[key] = DeepSources(found)
+    return hit
+
+
+def rerank(
+    span: Span, names: Sequence[str], p: np.ndarray, scores: Sequence[float] | None = None
+) -> tuple[float, float]:
     """Reorder `span.candidates` and their scan scores (in place) so that `names`, re-scored
     with probabilities `p`, come first, best first; other candidates keep their order after them.
+    `scores` are the scan scores of `names` (needed for an extra the span does not hold yet).
     Returns the ranker's probability that the new leading candidate is the original, and its
     share of the re-scored candidates' probability mass (how clearly the ranker prefers it)."""
     if not len(names):
         return 0.0, 0.0
     order = sorted(range(len(names)), key=lambda r: (-p[r], r))
     score = dict(zip(span.candidates, span.scores, strict=True))
+    if scores is not None:
+        score.update(zip(names, scores, strict=True))
     head = [names[r] for r in order]
     chosen = set(head)
     span.candidates = head + [c for c in span.candidates if c not in chosen]
@@ -274,26 +415,26 @@ def rank_spans(
     """Re-rank the candidates of spans `which` (indices into `spans`) in one batch of the ranker;
     returns, per re-ranked span, what `rerank` returns. `words` are the normalised words."""
     vocabulary = set(words)
-    leads = [(k, _leading(spans[k], words, lexicon, context, limit)) for k in which]
+    leads = [(k, _leading(spans[k], words, sent, lexicon, context, limit)) for k in which]
     todo = [(k, lead) for k, lead in leads if lead is not None]
     # The leading candidates' bigram halves of every span, in one batch (as the features do).
     lefts, keys, rights = [], [], []
-    for k, (_, entry, idx, _) in todo:
+    for k, lead in todo:
         left, right = context_window(words, sent, spans[k].first, spans[k].last)
         lefts.append(left[-1])
-        keys.append(entry.pair_keys[idx])
+        keys.append(lead.pair_keys)
         rights.append(right[0])
     heads, tails = context.bigram_parts_many(lefts, keys, rights)
     chains = []  # and their news fits, each span's observed words first
-    for (k, (_, entry, idx, _)), before, after in zip(todo, lefts, rights, strict=True):
+    for (k, lead), before, after in zip(todo, lefts, rights, strict=True):
         observed = words[spans[k].first : spans[k].last]
-        chains += _news_chains(before, observed, [entry.split[i] for i in idx], after)
+        chains += _news_chains(before, observed, lead.split, after)
     news_fits = news_bigrams().fits(chains).tolist() if chains else []
     batch = []
     at = 0
     at_news = 0
     for k, lead in todo:
-        n = len(lead[2])
+        n = len(lead.names)
         halves = (heads[at : at + n], tails[at : at + n])
         fits = news_fits[at_news : at_news + n + 1]
         at += n
@@ -309,24 +450,23 @@ def rank_spans(
             halves=halves,
             news_fits=fits,
         )
-        batch.append((k, rows.names, rows.matrix))
+        batch.append((k, rows))
     return rerank_batch(spans, batch, ranker)
 
 
 def rerank_batch(
-    spans: Sequence[Span],
-    batch: Sequence[tuple[int, Sequence[str], np.ndarray]],
-    ranker: Any,
+    spans: Sequence[Span], batch: Sequence[tuple[int, SpanCandidates]], ranker: Any
 ) -> dict[int, tuple[float, float]]:
-    """`rerank` each (span index, candidate names, their rows) of `batch` with one call of the
+    """`rerank` each (span index, its candidates' rows) of `batch` with one call of the
     ranker; the scan and the trainer both go through here, so they rank alike."""
-    batch = [b for b in batch if len(b[1])]
+    batch = [b for b in batch if len(b[1].names)]
     if not batch:
         return {}
-    p = ranker.predict_proba(np.concatenate([rows for _, _, rows in batch]))[:, 1]
+    p = ranker.predict_proba(np.concatenate([rows.matrix for _, rows in batch]))[:, 1]
     out = {}
     at = 0
-    for k, names, _ in batch:
-        out[k] = rerank(spans[k], names, p[at : at + len(names)])
-        at += len(names)
+    for k, rows in batch:
+        n = len(rows.names)
+        out[k] = rerank(spans[k], rows.names, p[at : at + n], rows.scores)
+        at += n
     return out
