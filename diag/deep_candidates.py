@@ -2,8 +2,9 @@
 buy: how often the original of a single swap comes first, over every single swap.
 
 Run from the repository root: `python diag/deep_candidates.py [--paragraphs N] [--fast]
-[--extras 0 2 4]`. Spins paragraphs of the word model's half of the train split (seeded; the
-bench's test split is not read) as `diag/channel.py` does, builds the ranker's rows of each
+[--extras 0 2 4] [--deep N]` (`--deep`: how many thesaurus sources the extras are drawn from).
+Spins paragraphs of the word model's half of the train split (seeded; the bench's test split is
+not read) as `diag/channel.py` does, builds the ranker's rows of each
 span that is exactly one swap with each number of extras, fits the ranker (`unspin train`'s
 forest) on the spans of the first 60 % of the paragraphs and scores the rest. Unlike
 `diag/channel.py`, swaps whose original is not among the rows count as misses, since reaching
@@ -22,6 +23,7 @@ from unspin.context.model import get_context_model
 from unspin.detect.features import FAST_CANDIDATES, MAX_CANDIDATES, extract
 from unspin.detect.train import _rank_forest, span_originals, spun_version
 from unspin.lexicon import get_lexicon
+from unspin.restore import rank
 from unspin.restore.rank import candidate_rows
 from unspin.text import tokenize
 
@@ -67,7 +69,9 @@ def main() -> None:
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--extras", type=int, nargs="+", default=[0, 2, 4])
+    parser.add_argument("--deep", type=int, default=rank.DEEP_LIMIT, help="sources read")
     args = parser.parse_args()
+    rank.DEEP_LIMIT = args.deep
     examples, cut = spans(args.paragraphs, args.fast, args.seed, args.extras)
     for e in args.extras:
         train = [by[e] for k, _, by in examples if k < cut and len(by[e][0]) and by[e][1].any()]

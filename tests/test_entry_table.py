@@ -14,6 +14,7 @@ from unspin.detect.entry_table import (
     build_table,
     load_table,
     table_channel,
+    table_deep_sources,
     table_entry,
     table_path,
     table_words,
@@ -61,6 +62,24 @@ def test_table_entries_equal_computed_ones_at_every_limit(shared) -> None:
             lexicon, context, word, full
         )
     assert with_candidates > 100  # the sample is not all names and numbers
+
+
+def test_table_deep_sources_equal_the_lexicons(shared) -> None:
+    """The ranker's extras are drawn from a word's first DEEP_LIMIT sources: the table's list
+    is the lexicon's, candidate for candidate (its head is the entry's own candidates)."""
+    lexicon, context = shared
+    table = load_table(lexicon, context)
+    words = random.Random(11).sample(sorted(table), 200) + ["said", "purchase"]
+    longer = 0
+    for word in words:
+        want = lexicon.sources_of(word, limit=features.DEEP_LIMIT)
+        got = table_deep_sources(lexicon, context, word)
+        assert got is not None and list(zip(*got, strict=True)) == [
+            (c.text, c.weight, c.source) for c in want
+        ], word
+        longer += len(want) > features.MAX_CANDIDATES
+    assert longer > 20  # many common words have more sources than a scan reads
+    assert table_deep_sources(lexicon, context, "zzqxv") is None
 
 
 def test_table_answers_only_what_it_holds(shared) -> None:

@@ -54,6 +54,29 @@ def test_counts_round_trip_and_probabilities(tmp_path: Path) -> None:
     assert abs(fit - expected) < 1e-12
 
 
+def test_fits_between_equal_the_chains_fits(tmp_path: Path) -> None:
+    """The ranker fits many candidates between their neighbours from parts computed once per
+    candidate list: the same numbers as fitting each chain, multiword phrases and words the
+    table never saw included; and parts belong to the table that made them."""
+    path, *_ = _table(tmp_path)
+    table = news_bigrams(str(path))
+    phrases = [("bridge",), ("new", "bridge"), ("viaduct",), ("the", "mayor", "said")]
+    parts = table.phrase_parts(phrases)
+    places = [("the", "would"), (BOS, EOS), ("unseen", "was")]
+    got = table.fits_between([b for b, _ in places], [parts] * 3, [a for _, a in places])
+    for (before, after), fits in zip(places, got, strict=True):
+        want = table.fits([[before, *p, after] for p in phrases])
+        assert fits == pytest.approx(want, abs=1e-12)
+    assert got[0][0] > got[0][2]  # "the bridge would" was written, "the viaduct would" not
+    assert table.fits_between(["the"], [parts.part(1, 3)], ["would"])[0] == pytest.approx(
+        got[0][1:3], abs=1e-12
+    )
+    (tmp_path / "b").mkdir()
+    other = news_bigrams(str(_table(tmp_path / "b")[0]))  # the same counts, another table
+    with pytest.raises(ValueError):
+        other.fits_between(["the"], [parts], ["would"])
+
+
 def test_rare_pairs_can_be_left_out_and_rebuilds_are_byte_identical(tmp_path: Path) -> None:
     path, *_ = _table(tmp_path)
     again = tmp_path / "again.npz"

@@ -150,15 +150,25 @@ class NewsBigrams:
         )
         return PhraseParts(self, firsts, lasts, inner)
 
-    def fits_between(self, before: str, parts: PhraseParts, after: str) -> np.ndarray:
-        """`fits` of `[before, *phrase, after]` for every phrase of `parts` (from this table's
-        `phrase_parts`), without building the chains."""
-        if parts.table is not self:
+    def fits_between(
+        self, befores: Sequence[str], parts: Sequence[PhraseParts], afters: Sequence[str]
+    ) -> list[np.ndarray]:
+        """For each (before, phrases, after): `fits` of `[before, *phrase, after]` for every
+        phrase of its parts (from this table's `phrase_parts`), all in one lookup and without
+        building the chains."""
+        if any(p.table is not self for p in parts):
             raise ValueError("phrase parts of another news table")
-        n = len(parts.firsts)
-        head = self.id_logprobs(np.full(n, self.index.get(before, -1)), parts.firsts)
-        tail = self.id_logprobs(parts.lasts, np.full(n, self.index.get(after, -1)))
-        return head + parts.inner + tail
+        if not parts:
+            return []
+        lens = [len(p.firsts) for p in parts]
+        firsts = np.concatenate([p.firsts for p in parts])
+        lasts = np.concatenate([p.lasts for p in parts])
+        inner = np.concatenate([p.inner for p in parts])
+        n = len(firsts)
+        before = np.repeat(self.ids(befores), lens)
+        after = np.repeat(self.ids(afters), lens)
+        pairs = self.id_logprobs(np.concatenate([before, lasts]), np.concatenate([firsts, after]))
+        return np.split(pairs[:n] + inner + pairs[n:], np.cumsum(lens)[:-1])
 
     def fit(self, before: str, words: Sequence[str], after: str) -> float:
         """log-probability of `words` between their neighbours (BOS/EOS at sentence edges)."""
@@ -174,6 +184,11 @@ class PhraseParts:
     firsts: np.ndarray
     lasts: np.ndarray
     inner: np.ndarray
+
+    def part(self, start: int, stop: int) -> PhraseParts:
+        """The parts of phrases [start, stop)."""
+        cut = slice(start, stop)
+        return PhraseParts(self.table, self.firsts[cut], self.lasts[cut], self.inner[cut])
 
 
 _IN_USE: list[NewsBigrams] = []  # tables `counts_in_use` put in place of the shipped one

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # paragraphs (50,000 words; 92.5 % with 20,000, 97 % with 100,000).
 TABLE_WORDS = 50_000
 # Bump when the table holds something else.
-TABLE_FORMAT = 1
+TABLE_FORMAT = 2
 # Modules whose code decides an entry: their source is part of the table's name.
 _SOURCES = (
     "unspin.detect.features",
@@ -50,7 +50,9 @@ _SOURCES = (
 
 # A word's parts: candidate names, link weights, sources, the word's web unigram
 # log-probability, its Zipf frequency, the candidates' pair keys (float64 bytes, 4 per
-# candidate) and the default mode's channel features for these candidates.
+# candidate), the default mode's channel features for these candidates, and the names,
+# weights and sources of its further thesaurus sources up to `features.DEEP_LIMIT` (the
+# candidate ranker's extras are drawn from them).
 _Parts = tuple[
     tuple[str, ...],
     tuple[float, ...],
@@ -59,6 +61,9 @@ _Parts = tuple[
     float,
     bytes,
     tuple[float, float, float],
+    tuple[str, ...],
+    tuple[float, ...],
+    tuple[str, ...],
 ]
 
 _lock = threading.Lock()
@@ -97,6 +102,7 @@ def _path_for(source: Path, n: int) -> Path:
         str(TABLE_FORMAT),
         str(n),
         str(features.MAX_CANDIDATES),
+        str(features.DEEP_LIMIT),
         repr(features.PRIOR_WEIGHT),
         source.name,
         version("wordfreq"),
@@ -112,6 +118,10 @@ def word_parts(lexicon: Lexicon, context: ContextModel, word: str) -> _Parts:
     entry = features.compute_entry(lexicon, context, word, features.MAX_CANDIDATES)
     assert entry is not None  # a single word always has an entry
     channel = features.compute_channel(lexicon, context, word, entry)
+    # The lexicon ranks before it cuts, so the first MAX_CANDIDATES of the deep list are the
+    # entry's own candidates; only the rest is kept.
+    deep = lexicon.sources_of(word, limit=features.DEEP_LIMIT, memo=False)
+    tail = deep[len(entry.names) :]
     return (
         entry.names,
         entry.weights,
@@ -120,6 +130,9 @@ def word_parts(lexicon: Lexicon, context: ContextModel, word: str) -> _Parts:
         entry.zipf_observed,
         np.ascontiguousarray(entry.pair_keys, dtype=np.float64).tobytes(),
         channel,
+        tuple(c.text for c in tail),
+        tuple(c.weight for c in tail),
+        tuple(c.source for c in tail),
     )
 
 
@@ -188,7 +201,7 @@ def table_entry(
     parts = _parts(lexicon, context, word)
     if parts is None:
         return None
-    names, weights, sources, unigram, zipf, keys, _ = parts
+    names, weights, sources, unigram, zipf, keys = parts[:6]
     # A smaller limit is the head of a larger one: the lexicon ranks before it cuts.
     n = min(limit, len(names))
     pair_keys = np.frombuffer(keys, dtype=np.float64).reshape(-1, 4)[:n]
@@ -208,11 +221,23 @@ def table_channel(
     return parts[6]
 
 
+def table_deep_sources(
+    lexicon: Lexicon, context: ContextModel, word: str
+) -> tuple[tuple[str, ...], tuple[float, ...], tuple[str, ...]] | None:
+    """The names, weights and sources of `Lexicon.sources_of(word,
+    limit=features.DEEP_LIMIT)` from the table, or None where the table cannot give them."""
+    parts = _parts(lexicon, context, word)
+    if parts is None:
+        return None
+    return parts[0] + parts[7], parts[1] + parts[8], parts[2] + parts[9]
+
+
 __all__ = [
     "TABLE_WORDS",
     "build_table",
     "load_table",
     "table_channel",
+    "table_deep_sources",
     "table_entry",
     "table_path",
     "table_words",

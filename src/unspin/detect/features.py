@@ -96,6 +96,9 @@ PRIOR_WEIGHT = 1.0
 
 # Candidate originals kept per span, by default and in --fast mode.
 MAX_CANDIDATES = 24
+# How many thesaurus sources the candidate ranker draws its extra candidates from
+# (`unspin.restore.rank.EXTRA_CANDIDATES`); the entry table holds them for common words.
+DEEP_LIMIT = 200
 FAST_CANDIDATES = 6
 
 # How many candidates per span the trigram LM re-scores after the cheap bigram pass.

@@ -23,6 +23,7 @@ import numpy as np
 
 from unspin.context.news import NewsBigrams, PhraseParts, news_bigrams
 from unspin.detect.features import (
+    DEEP_LIMIT,
     NOT_SHORTLISTED,
     PRIOR_WEIGHT,
     PhraseEntry,
@@ -48,7 +49,6 @@ RANK_DEPTH = 10
 # only the first sources and orders them by web fit and prior, and for about a fifth of the
 # single swaps it flagged the original was not among the ten (see docs/notes.md).
 EXTRA_CANDIDATES = 2
-DEEP_LIMIT = 200
 
 RANK_FEATURE_NAMES: tuple[str, ...] = (
     "scan_rank",
@@ -116,7 +116,8 @@ def candidate_rows(
     `vocabulary` the set of its words, `limit` the candidate limit the scan used, `extra`
     how many candidates from deeper in the thesaurus join the scan's leading ones.
     """
-    lead = _leading(span, normed, sent, lexicon, context, limit, extra)
+    deep = _extras([span], normed, sent, lexicon, context, extra)[0]
+    lead = _leading(span, normed, lexicon, context, limit, deep)
     if lead is None:
         return SpanCandidates([], [], np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32))
     return _rows(span, lead, normed, sent, vocabulary, context, fast=fast)
@@ -264,14 +265,13 @@ def _news_chains(
 def _leading(
     span: Span,
     normed: Sequence[str],
-    sent: Sequence[int],
     lexicon: Lexicon,
     context: ContextModel,
     limit: int,
-    extra: int = EXTRA_CANDIDATES,
+    deep: Sequence[_Deep] = (),
 ) -> _Lead | None:
-    """The candidates the ranker reads for `span` and what their rows need; None when there
-    is nothing to rank."""
+    """The candidates the ranker reads for `span` (the scan's leading ones, then the extras
+    `deep` from `_extras`) and what their rows need; None when there is nothing to rank."""
     names = span.candidates[:RANK_DEPTH]
     phrase = " ".join(normed[span.first : span.last])
     entry = phrase_entry(lexicon, context, phrase, limit)
@@ -286,7 +286,6 @@ def _leading(
     sources = [entry.sources[k] for k in idx]
     content = [entry.content[k] for k in idx]
     scores: list[float | None] = list(span.scores[: len(names)])
-    deep = _extras(span, phrase, set(names), normed, sent, lexicon, extra) if extra else []
     if deep:
         more = [split_name(c.text) for c in deep]
         names = [*names, *(c.text for c in deep)]
@@ -315,46 +314,90 @@ class _Deep:
 
 
 def _extras(
-    span: Span,
-    phrase: str,
-    taken: set[str],
+    spans: Sequence[Span],
     normed: Sequence[str],
     sent: Sequence[int],
     lexicon: Lexicon,
+    context: ContextModel,
     extra: int,
-) -> list[_Deep]:
-    """Up to `extra` sources of `phrase` (among its first DEEP_LIMIT, outside `taken`) that fit
-    best between the span's neighbours in news prose, best first."""
-    sources = deep_sources(lexicon, phrase)
-    if not sources.candidates:
-        return []
-    left, right = context_window(normed, sent, span.first, span.last)
+) -> list[list[_Deep]]:
+    """For each span: up to `extra` sources of its observed words (among their first
+    DEEP_LIMIT, outside the scan's leading candidates) that fit best between the span's
+    neighbours in news prose, best first. One news lookup for all the spans."""
     news = news_bigrams()
-    fits = news.fits_between(left[-1], sources.parts(news), right[0])
-    out: list[_Deep] = []
-    for k in np.argsort(-fits, kind="stable").tolist():
-        c = sources.candidates[k]
-        if c.text not in taken:
-            out.append(_Deep(c.text, c.weight, c.source, k))
-            if len(out) == extra:
-                break
+    asked: list[tuple[DeepSources, str, str, set[str]] | None] = []
+    for span in spans:
+        names = span.candidates[:RANK_DEPTH]
+        sources = None
+        if extra and names:
+            sources = deep_sources(lexicon, context, " ".join(normed[span.first : span.last]))
+        if sources is None or not sources.names:
+            asked.append(None)
+            continue
+        left, right = context_window(normed, sent, span.first, span.last)
+        asked.append((sources, left[-1], right[0], set(names)))
+    live = [a for a in asked if a is not None]
+    _fill_parts([a[0] for a in live], news)
+    fits = iter(
+        news.fits_between(
+            [a[1] for a in live], [a[0].parts(news) for a in live], [a[2] for a in live]
+        )
+    )
+    out: list[list[_Deep]] = []
+    for a in asked:
+        picked: list[_Deep] = []
+        if a is not None:
+            sources, _, _, taken = a
+            for k in np.argsort(-next(fits), kind="stable").tolist():
+                name = sources.names[k]
+                if name not in taken:
+                    picked.append(_Deep(name, sources.weights[k], sources.sources[k], k))
+                    if len(picked) == extra:
+                        break
+        out.append(picked)
     return out
 
 
+def _fill_parts(deeps: Sequence[DeepSources], news: NewsBigrams) -> None:
+    """Compute the news parts of the sources that lack them for `news`, in one batch."""
+    todo = list({id(d): d for d in deeps if not d.has_parts(news)}.values())
+    if not todo:
+        return
+    parts = news.phrase_parts([split_name(name) for d in todo for name in d.names])
+    at = 0
+    for d in todo:
+        d.set_parts(parts.part(at, at + len(d.names)))
+        at += len(d.names)
+
+
 class DeepSources:
-    """The first DEEP_LIMIT thesaurus sources of an observed phrase, with their news-table
-    parts (`NewsBigrams.phrase_parts`) for the table last asked for."""
+    """The first DEEP_LIMIT thesaurus sources of an observed phrase (their names, link weights
+    and sources, as `Lexicon.sources_of` gives them), with their news-table parts
+    (`NewsBigrams.phrase_parts`) for the table last asked for."""
 
-    __slots__ = ("candidates", "_parts")
+    __slots__ = ("names", "weights", "sources", "_parts")
 
-    def __init__(self, candidates: Sequence[Any]) -> None:
-        self.candidates = list(candidates)
+    def __init__(
+        self, names: Sequence[str], weights: Sequence[float], sources: Sequence[str]
+    ) -> None:
+        self.names, self.weights, self.sources = names, weights, sources
         self._parts: PhraseParts | None = None
 
+    def has_parts(self, news: NewsBigrams) -> bool:
+        """Whether the candidates' parts in `news` are known."""
+        return self._parts is not None and self._parts.table is news
+
+    def set_parts(self, parts: PhraseParts) -> None:
+        """Keep the candidates' parts in a table (replacing those of another)."""
+        if len(parts.firsts) != len(self.names):
+            raise ValueError("parts of other candidates")
+        self._parts = parts
+
     def parts(self, news: NewsBigrams) -> PhraseParts:
-        """The candidates' parts in `news` (recomputed when the table in use changes)."""
-        if self._parts is None or self._parts.table is not news:
-            self._parts = news.phrase_parts([split_name(c.text) for c in self.candidates])
+        """The candidates' parts in `news` (computed when the table in use changes)."""
+        if not self.has_parts(news):
+            _fill_parts([self], news)
+        assert self._parts is not None
         return self._parts
 
 
@@ -363,18 +406,27 @@ _DEEP_CACHE: dict[tuple[int, str], DeepSources] = {}
 _DEEP_CACHE_MAX = 10_000
 
 
-def deep_sources(lexicon: Lexicon, phrase: str) -> DeepSources:
+def deep_sources(lexicon: Lexicon, context: ContextModel, phrase: str) -> DeepSources:
     """`DeepSources` of `phrase` (cached; a multiword phrase the lexicon does not hold as a
     target has none)."""
     key = (id(lexicon), phrase)
     hit = _DEEP_CACHE.get(key)
     if hit is None:
-        found: Sequence[Any] = ()
-        if " " not in phrase or lexicon.has_entry(phrase):
-            found = lexicon.sources_of(phrase, limit=DEEP_LIMIT, memo=False)
+        from unspin.detect.entry_table import table_deep_sources
+
+        found = table_deep_sources(lexicon, context, phrase) if " " not in phrase else None
+        if found is None:
+            cands = []
+            if " " not in phrase or lexicon.has_entry(phrase):
+                cands = lexicon.sources_of(phrase, limit=DEEP_LIMIT, memo=False)
+            found = (
+                tuple(c.text for c in cands),
+                tuple(c.weight for c in cands),
+                tuple(c.source for c in cands),
+            )
         if len(_DEEP_CACHE) >= _DEEP_CACHE_MAX:
             _DEEP_CACHE.clear()
-        hit = _DEEP_CACHE[key] = DeepSources(found)
+        hit = _DEEP_CACHE[key] = DeepSources(*found)
     return hit
 
 
@@ -415,7 +467,11 @@ def rank_spans(
     """Re-rank the candidates of spans `which` (indices into `spans`) in one batch of the ranker;
     returns, per re-ranked span, what `rerank` returns. `words` are the normalised words."""
     vocabulary = set(words)
-    leads = [(k, _leading(spans[k], words, sent, lexicon, context, limit)) for k in which]
+    deeps = _extras([spans[k] for k in which], words, sent, lexicon, context, EXTRA_CANDIDATES)
+    leads = [
+        (k, _leading(spans[k], words, lexicon, context, limit, deep))
+        for k, deep in zip(which, deeps, strict=True)
+    ]
     todo = [(k, lead) for k, lead in leads if lead is not None]
     # The leading candidates' bigram halves of every span, in one batch (as the features do).
     lefts, keys, rights = [], [], []
