@@ -94,7 +94,7 @@ class SpanCandidates:
     """The ranker's input for one span: one feature row per re-scored candidate."""
 
     names: list[str]  # the first RANK_DEPTH candidates in the scan's order, then the extras
-    scores: list[float]  # their scan scores (an extra's as the scan would have scored it)
+    scores: list[float]  # their scan scores (an extra's made the scan's way: see `_rows`)
     matrix: np.ndarray  # (len(names), len(RANK_FEATURE_NAMES)) float32
 
 
@@ -185,8 +185,9 @@ def _rows(
     # The noisy channel: log P(observed | candidate) up to a constant of the span, the link's
     # weight over all the candidate could have been turned into.
     channels = [log_channel(w, out) for w, out in zip(lead.weights, log_out, strict=True)]
-    # An extra has no scan score: it gets the one the scan would have given it (its bigram fit
-    # and prior; in the default mode, below every candidate the trigram LM re-scored).
+    # An extra gets a score made the scan's way from its bigram fit and prior (in the default
+    # mode below every candidate the trigram LM re-scored), even one the scan scored itself
+    # among its later candidates: the restore margins read scores of the ranked head only.
     offset = 0.0 if fast else NOT_SHORTLISTED
     scores = [
         bigrams[r] + priors[r] - offset if score is None else score
