@@ -2,10 +2,11 @@
 
 What a scan needs of a word regardless of its context (`features.phrase_entry`: its candidate
 originals from a walk of the lexicon, their priors, frequencies and bigram keys; in the default
-mode also `features.entry_channel`) is cached in memory, but a fresh process meets every word for
-the first time, and on 1,000 news paragraphs that first sight took about 2 s of a 7-9 s `--fast`
+mode also `features.entry_channel`; and for the candidate ranker's extras its further sources up
+to `features.DEEP_LIMIT`) is cached in memory, but a fresh process meets every word for the
+first time, and on 1,000 news paragraphs that first sight took about 2 s of a 7-9 s `--fast`
 scan. This table holds it for the most frequent English words (wordfreq's top `TABLE_WORDS`):
-built once next to the lexicon's cache file (about 15 s and 39 MB), read in a twentieth of a
+built once next to the lexicon's cache file (about 20 s and 74 MB), read in a tenth of a
 second, each word decoded on first use. Its entries are exactly those `features.compute_entry`
 gives, so scan results do not change; the file's name hashes everything they depend on,
 including the source of the modules that compute them, so a change rebuilds it.
