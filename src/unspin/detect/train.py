@@ -37,6 +37,7 @@ from unspin.restore.rank import (
     SpanCandidates,
     candidate_rows,
     rerank_batch,
+    spans_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -142,17 +143,14 @@ def mode_data(
         feats = with_encoder(feats, encoder_logits)
     limit = FAST_CANDIDATES if fast else MAX_CANDIDATES
     originals_all = span_originals(feats, swaps)
-    normed, sent = feats.normed, feats.sentences
-    vocabulary = set(normed)
     best = sorted(set(feats.word_span) - {-1})
     remap = {k: i for i, k in enumerate(best)}
+    ranked = spans_rows(
+        feats.spans, best, feats.normed, feats.sentences, lexicon, context, fast=fast, limit=limit
+    )
     spans, originals, rows = [], [], []
-    for k in best:
-        span = feats.spans[k]
-        cand = candidate_rows(
-            span, normed, sent, vocabulary, lexicon, context, fast=fast, limit=limit
-        )
-        spans.append(ranked_head(span, cand))
+    for k, cand in zip(best, ranked, strict=True):
+        spans.append(ranked_head(feats.spans[k], cand))
         originals.append(originals_all[k])
         rows.append(cand.matrix)
     word_span = np.array([remap.get(k, -1) for k in feats.word_span], dtype=np.int64)

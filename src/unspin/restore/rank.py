@@ -119,7 +119,7 @@ def candidate_rows(
     deep = _extras([span], normed, sent, lexicon, context, extra)[0]
     lead = _leading(span, normed, lexicon, context, limit, deep)
     if lead is None:
-        return SpanCandidates([], [], np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32))
+        return _NO_ROWS
     return _rows(span, lead, normed, sent, vocabulary, context, fast=fast)
 
 
@@ -467,6 +467,24 @@ def rank_spans(
 ) -> dict[int, tuple[float, float]]:
     """Re-rank the candidates of spans `which` (indices into `spans`) in one batch of the ranker;
     returns, per re-ranked span, what `rerank` returns. `words` are the normalised words."""
+    rows = spans_rows(spans, which, words, sent, lexicon, context, fast=fast, limit=limit)
+    return rerank_batch(spans, list(zip(which, rows, strict=True)), ranker)
+
+
+def spans_rows(
+    spans: Sequence[Span],
+    which: Sequence[int],
+    words: Sequence[str],
+    sent: Sequence[int],
+    lexicon: Lexicon,
+    context: ContextModel,
+    *,
+    fast: bool,
+    limit: int,
+) -> list[SpanCandidates]:
+    """`candidate_rows` of spans `which` of a document (`words` its normalised words), with
+    the extras, bigram halves and news fits of all of them looked up in one batch each; the
+    scan and the trainer both build their rows here."""
     vocabulary = set(words)
     deeps = _extras([spans[k] for k in which], words, sent, lexicon, context, EXTRA_CANDIDATES)
     leads = [
@@ -487,7 +505,7 @@ def rank_spans(
         observed = words[spans[k].first : spans[k].last]
         chains += _news_chains(before, observed, lead.split, after)
     news_fits = news_bigrams().fits(chains).tolist() if chains else []
-    batch = []
+    built: dict[int, SpanCandidates] = {}
     at = 0
     at_news = 0
     for k, lead in todo:
@@ -496,7 +514,7 @@ def rank_spans(
         fits = news_fits[at_news : at_news + n + 1]
         at += n
         at_news += n + 1
-        rows = _rows(
+        built[k] = _rows(
             spans[k],
             lead,
             words,
@@ -507,8 +525,10 @@ def rank_spans(
             halves=halves,
             news_fits=fits,
         )
-        batch.append((k, rows))
-    return rerank_batch(spans, batch, ranker)
+    return [built.get(k, _NO_ROWS) for k in which]
+
+
+_NO_ROWS = SpanCandidates([], [], np.zeros((0, len(RANK_FEATURE_NAMES)), dtype=np.float32))
 
 
 def rerank_batch(
