@@ -77,6 +77,24 @@ def test_fits_between_equal_the_chains_fits(tmp_path: Path) -> None:
         other.fits_between(["the"], [parts], ["would"])
 
 
+def test_name_parts_equal_the_split_phrases_parts(tmp_path: Path) -> None:
+    """Candidate names give the parts their split words give, single words (known to the
+    table or not) read without splitting, multiword names among them or alone."""
+    path, *_ = _table(tmp_path)
+    table = news_bigrams(str(path))
+    for names in (
+        ["bridge", "new bridge", "viaduct", "the mayor said", "unseen"],
+        ["bridge", "viaduct"],
+        ["new bridge"],
+        [],
+    ):
+        got = table.name_parts(names)
+        want = table.phrase_parts([tuple(n.split()) for n in names])
+        for field in ("firsts", "lasts", "inner"):
+            assert getattr(got, field).tolist() == getattr(want, field).tolist()
+        assert got.table is table
+
+
 def test_rare_pairs_can_be_left_out_and_rebuilds_are_byte_identical(tmp_path: Path) -> None:
     path, *_ = _table(tmp_path)
     again = tmp_path / "again.npz"

@@ -150,6 +150,21 @@ class NewsBigrams:
         )
         return PhraseParts(self, firsts, lasts, inner)
 
+    def name_parts(self, names: Sequence[str]) -> PhraseParts:
+        """`phrase_parts` of candidate names (their words joined by single spaces), without
+        splitting the single words among them: most of a word's thesaurus sources are one
+        word, whose first and last word are itself and which have no pairs inside."""
+        get = self.index.get
+        firsts = np.array([get(name, -1) for name in names], dtype=np.int64)
+        multi = [k for k, name in enumerate(names) if " " in name]
+        if not multi:
+            return PhraseParts(self, firsts, firsts, np.zeros(len(names)))
+        lasts = firsts.copy()
+        inner = np.zeros(len(names))
+        parts = self.phrase_parts([names[k].split() for k in multi])
+        firsts[multi], lasts[multi], inner[multi] = parts.firsts, parts.lasts, parts.inner
+        return PhraseParts(self, firsts, lasts, inner)
+
     def fits_between(
         self, befores: Sequence[str], parts: Sequence[PhraseParts], afters: Sequence[str]
     ) -> list[np.ndarray]:

@@ -364,7 +364,7 @@ def _fill_parts(deeps: Sequence[DeepSources], news: NewsBigrams) -> None:
     todo = list({id(d): d for d in deeps if not d.has_parts(news)}.values())
     if not todo:
         return
-    parts = news.phrase_parts([split_name(name) for d in todo for name in d.names])
+    parts = news.name_parts([name for d in todo for name in d.names])
     at = 0
     for d in todo:
         d.set_parts(parts.part(at, at + len(d.names)))
