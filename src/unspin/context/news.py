@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,9 @@ class NewsBigrams:
         self.pair_counts = pair_counts
         self.total = int(counts.sum())
         self._base_denominator = self.total + UNIGRAM_PRIOR * len(words)
+        # Counted words are single tokens; `name_parts` relies on it (a table made otherwise
+        # takes its slower path).
+        self._spaced_words = any(" " in w for w in self.words)
 
     def without(self, sentences: Iterable[Sequence[str]]) -> NewsBigrams:
         """These counts less those of `sentences` (which they must include): what the table
@@ -154,9 +158,13 @@ class NewsBigrams:
         """`phrase_parts` of candidate names (their words joined by single spaces), without
         splitting the single words among them: most of a word's thesaurus sources are one
         word, whose first and last word are itself and which have no pairs inside."""
-        get = self.index.get
-        firsts = np.array([get(name, -1) for name in names], dtype=np.int64)
-        multi = [k for k, name in enumerate(names) if " " in name]
+        if self._spaced_words:
+            return self.phrase_parts([name.split() for name in names])
+        firsts = np.fromiter(
+            map(self.index.get, names, repeat(-1)), dtype=np.int64, count=len(names)
+        )
+        # The table's words are single tokens, so a multiword name is among the unknown.
+        multi = [k for k in np.flatnonzero(firsts < 0).tolist() if " " in names[k]]
         if not multi:
             return PhraseParts(self, firsts, firsts, np.zeros(len(names)))
         lasts = firsts.copy()
