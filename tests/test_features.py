@@ -38,6 +38,9 @@ class _TinyLexicon:
     def may_start_phrase(self, first, second):
         return any(k.split(" ")[:2] == [first, second] for k in self.table)
 
+    def may_continue(self, words):
+        return any(k.split(" ")[: len(words) + 1][:-1] == list(words) for k in self.table)
+
     def out_weight(self, phrase):
         """What `phrase` could be spun into: the weights of the entries it is a source of."""
         return sum(c.weight for cands in self.table.values() for c in cands if c.text == phrase)

@@ -260,3 +260,24 @@ def test_phrase_gate_admits_every_target_it_must(lexicon: Lexicon) -> None:
         assert lexicon.may_start_phrase(*inflected.split(" ")[:2]), inflected
     # and it does cut: ordinary word pairs start no phrase
     assert not lexicon.may_start_phrase("purple", "elephants")
+
+
+def test_longer_phrase_gate_admits_every_target_it_must(lexicon: Lexicon) -> None:
+    """The scan stops lengthening a run when `may_continue` says no: every proper prefix of two
+    or more words of a target (its first word inflected too) must pass, while two-word
+    targets that begin no longer one do not."""
+    targets = [p.split(" ") for p in lexicon._pool if " " in p and lexicon.has_entry(p)]
+    long = [t for t in targets if len(t) >= 3]
+    assert long
+    for words in long:
+        for k in range(2, len(words)):
+            assert lexicon.may_continue(words[:k]), words
+    two = {tuple(t) for t in targets if len(t) == 2}
+    prefixes = {tuple(t[:k]) for t in long for k in range(2, len(t))}
+    ends = sorted(two - prefixes)
+    plain = [t for t in ends if not lexicon._analyses(t[0])][:200]  # first word no inflection
+    assert plain and not any(lexicon.may_continue(list(t)) for t in plain)
+    for inflected in ("took part in", "takes part in"):
+        assert lexicon.has_entry(inflected), inflected
+        assert lexicon.may_continue(inflected.split(" ")[:2]), inflected
+    assert not lexicon.may_continue(["purple", "elephants"])

@@ -430,7 +430,7 @@ def extract(
 
     # Only whitespace between two words: a phrase may span them (punctuation breaks it).
     adjacent = [b.start - a.end <= 2 for a, b in zip(words, words[1:], strict=False)]
-    may_start_phrase = lexicon.may_start_phrase
+    may_start_phrase, may_continue = lexicon.may_start_phrase, lexicon.may_continue
     # Every run of words the thesaurus could have produced, with its neighbours: the cheap
     # first stage (web bigram fit of every candidate) is done for all of them at once.
     found: list[tuple[int, int, PhraseEntry, str, str, str]] = []
@@ -444,6 +444,8 @@ def extract(
             if length > 1 and not adjacent[j - 2]:
                 break
             if length == 2 and not may_start_phrase(normed[i], normed[i + 1]):
+                break
+            if length > 2 and not may_continue(normed[i : j - 1]):
                 break
             phrase = " ".join(normed[i:j])
             entry = phrase_entry(lexicon, context, phrase, limit)

@@ -22,7 +22,7 @@ import os
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -218,6 +218,7 @@ class Lexicon:
         self.has_entry = lru_cache(maxsize=500_000)(self._has_entry)  # type: ignore[method-assign]
         self.may_start_phrase = lru_cache(maxsize=500_000)(self._may_start_phrase)  # type: ignore[method-assign]
         self._first_pairs: set[tuple[str, str]] | None = None
+        self._prefixes: set[tuple[str, ...]] | None = None  # see `may_continue`
         self._out_weights: list[float] | None = None
         self.out_weight = lru_cache(maxsize=200_000)(self._out_weight)  # type: ignore[method-assign]
         # The cache file this lexicon was read from (None when built in memory): derived
@@ -373,6 +374,27 @@ class Lexicon:
                 if pair in pairs:
                     return True
         return False
+
+    def may_continue(self, words: Sequence[str]) -> bool:
+        """Whether some multiword target longer than `words` (normalised, two or more) could
+        begin with them, the first word as is or inflected as `has_entry` admits it: when none
+        can, no longer run from these words is a target, so scanning stops asking."""
+        prefixes = self._prefixes
+        if prefixes is None:
+            prefixes = set()
+            for i, text in enumerate(self._pool):
+                if " " in text and self._is_target[i]:
+                    parts = tuple(text.split(" "))
+                    prefixes.update(parts[:k] for k in range(2, len(parts)))
+            self._prefixes = prefixes
+        key = tuple(words)
+        if key in prefixes:
+            return True
+        i = self._index.get(key[0])
+        if i is None:
+            return False
+        pool = self._pool
+        return any((pool[lemma], *key[1:]) in prefixes for lemma, _ in self._ana.get(i, ()))
 
     def _analyses(self, q: str) -> list[tuple[int, int]]:
         """(lemma phrase id, tag id) readings of an inflected phrase; [] for base forms."""
