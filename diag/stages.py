@@ -8,8 +8,9 @@ The texts are those of `diag/speed_pair.py`. Stages are timed by wrapping the fu
 scan calls, so the figures include the wrappers' small cost; "other" is what no stage holds.
 `--prewarm` first builds the phrase entries (thesaurus candidates, frequencies, bigram keys) of
 every distinct word of the texts and prints what that took: how much of a scan is the first
-sight of a word. Since `unspin.detect.entry_table` most of those entries come from its table
-(10,641 words: 2.09 s computed, 0.61 s with the table).
+sight of a word (since `unspin.detect.entry_table` most of those entries come from its table:
+10,641 words, 2.09 s computed, 0.61 s with the table). `--warm` scans the texts once before the
+timed pass, which then shows a long run whose caches have filled.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def main() -> None:
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--texts", choices=("sample", "bulk"), default="sample")
     parser.add_argument("--prewarm", action="store_true", help="build word entries first")
+    parser.add_argument(
+        "--warm", action="store_true", help="scan the texts once untimed: a long run's steady state"
+    )
     args = parser.parse_args()
     docs = texts(args.texts)
     totals: Counter = Counter()
@@ -68,6 +72,9 @@ def main() -> None:
             phrase_entry(lexicon, context, word, limit)
         seconds = time.perf_counter() - start
         print(f"prewarm: {len(distinct)} distinct words' entries in {seconds:.2f} s")
+    if args.warm:
+        for text in docs:
+            scan(text, fast=args.fast)
     totals.clear()
     start = time.perf_counter()
     for text in docs:
