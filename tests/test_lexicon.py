@@ -281,3 +281,8 @@ def test_longer_phrase_gate_admits_every_target_it_must(lexicon: Lexicon) -> Non
         assert lexicon.has_entry(inflected), inflected
         assert lexicon.may_continue(inflected.split(" ")[:2]), inflected
     assert not lexicon.may_continue(["purple", "elephants"])
+    # words are read as `has_entry` reads them (a modifier-letter apostrophe is an apostrophe)
+    apostrophe = next(t for t in long if any("'" in w for w in t[:-1]))
+    odd = [w.replace("'", "\u02bc") for w in apostrophe[:-1]]
+    assert lexicon.has_entry(" ".join([*odd, apostrophe[-1]])), apostrophe
+    assert lexicon.may_continue(odd), apostrophe

@@ -387,7 +387,7 @@ class Lexicon:
                     parts = tuple(text.split(" "))
                     prefixes.update(parts[:k] for k in range(2, len(parts)))
             self._prefixes = prefixes
-        key = tuple(words)
+        key = tuple(normalize(" ".join(words)).split(" "))  # as `has_entry` reads a phrase
         if key in prefixes:
             return True
         i = self._index.get(key[0])
