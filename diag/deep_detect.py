@@ -24,7 +24,7 @@ from word_forest import CORPORA, best_f1  # a sibling script: run from the repos
 from unspin.bench.datasets import sample_paragraphs
 from unspin.bench.metrics import auroc
 from unspin.context.encoder import SwapEncoder, default_encoder_path
-from unspin.detect.train import HOLDOUT, build_examples, split_by_group
+from unspin.detect.train import HOLDOUT, _word_forest, build_examples, split_by_group
 from unspin.restore.rank import RANK_DEPTH, RANK_FEATURE_NAMES
 from unspin.spin import PROFILES
 
@@ -52,19 +52,7 @@ def ranker_columns(data) -> np.ndarray:
 
 def fit_score(x, y, cx, cy) -> tuple[float, float]:
     """Calibration-side AUROC and best F1 of training's word forest fitted on (x, y)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    model = HistGradientBoostingClassifier(
-        max_iter=400,
-        learning_rate=0.08,
-        max_leaf_nodes=48,
-        max_depth=10,
-        l2_regularization=1.0,
-        early_stopping=True,
-        validation_fraction=0.1,
-        random_state=0,
-    ).fit(x, y)
-    q = model.predict_proba(cx)[:, 1]
+    q = _word_forest(x, y, 0).predict_proba(cx)[:, 1]
     return auroc(list(q[cy == 1]), list(q[cy == 0])), best_f1(q, cy)
 
 
