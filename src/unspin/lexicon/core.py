@@ -357,12 +357,7 @@ class Lexicon:
     def _may_start_phrase(self, first: str, second: str) -> bool:
         pairs = self._first_pairs
         if pairs is None:
-            pairs = set()
-            for i, text in enumerate(self._pool):
-                if " " in text and self._is_target[i]:
-                    a, b = text.split(" ", 2)[:2]
-                    pairs.add((a, b))
-            self._first_pairs = pairs
+            pairs = self._first_pairs = {words[:2] for words in self._multiword_targets()}
         if (first, second) in pairs:
             return True
         for word, other, at_first in ((first, second, True), (second, first, False)):
@@ -381,12 +376,9 @@ class Lexicon:
         can, no longer run from these words is a target, so scanning stops asking."""
         prefixes = self._prefixes
         if prefixes is None:
-            prefixes = set()
-            for i, text in enumerate(self._pool):
-                if " " in text and self._is_target[i]:
-                    parts = tuple(text.split(" "))
-                    prefixes.update(parts[:k] for k in range(2, len(parts)))
-            self._prefixes = prefixes
+            prefixes = self._prefixes = {
+                words[:k] for words in self._multiword_targets() for k in range(2, len(words))
+            }
         key = tuple(normalize(" ".join(words)).split(" "))  # as `has_entry` reads a phrase
         if key in prefixes:
             return True
@@ -395,6 +387,15 @@ class Lexicon:
             return False
         pool = self._pool
         return any((pool[lemma], *key[1:]) in prefixes for lemma, _ in self._ana.get(i, ()))
+
+    def _multiword_targets(self) -> list[tuple[str, ...]]:
+        """The words of every multiword reverse-index target, as stored (lemma forms): what
+        the scanning gates `may_start_phrase` and `may_continue` are built from."""
+        return [
+            tuple(text.split(" "))
+            for i, text in enumerate(self._pool)
+            if " " in text and self._is_target[i]
+        ]
 
     def _analyses(self, q: str) -> list[tuple[int, int]]:
         """(lemma phrase id, tag id) readings of an inflected phrase; [] for base forms."""

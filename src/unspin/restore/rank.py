@@ -374,7 +374,7 @@ def _fill_parts(deeps: Sequence[DeepSources], news: NewsBigrams) -> None:
 class DeepSources:
     """The first DEEP_LIMIT thesaurus sources of an observed phrase (their names, link weights
     and sources, as `Lexicon.sources_of` gives them), with their news-table parts
-    (`NewsBigrams.phrase_parts`) for the table last asked for."""
+    (`NewsBigrams.name_parts`) for the table last asked for."""
 
     __slots__ = ("names", "weights", "sources", "_parts")
 
