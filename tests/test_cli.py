@@ -260,6 +260,51 @@ def test_on_error_skip_counts_malformed(
     assert "skipped 1 malformed" in err
 
 
+def test_scan_reads_parquet_and_counts_rows_it_cannot_read(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    fake_scanner: list[str],
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    texts = ["The river rose sharply after the storm.", None, "Schools reopened on Monday."]
+    pq.write_table(pa.table({"id": ["a", "b", None], "text": texts}), good)
+    numbers = tmp_path / "numbers.parquet"  # a "text" column that holds no text
+    pq.write_table(pa.table({"id": ["x", "y"], "text": [1, 2]}), numbers)
+
+    code, out, err = run(capsys, "scan", str(good), str(numbers), "--format", "jsonl")
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1].endswith('numbers.parquet:1: "text" must be a string, got int')
+    code, out, err = run(
+        capsys, "scan", str(good), str(numbers), "--format", "jsonl", "--on-error", "skip"
+    )
+    assert code == 0
+    # the row without an id is named by file and row; the null text and both numbers are skipped
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "good.parquet:3"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "unspin.io"]
+    assert any(w.endswith("good.parquet:2: skipped: no text") for w in warnings)
+    assert any(w.endswith("numbers.parquet:2: skipped: text is int") for w in warnings)
+    assert "read 2 documents, wrote 2, skipped 3 malformed" in err
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_scan_reads_warc_responses(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str], gz: bool
+) -> None:
+    from test_corpus_io import _warc
+
+    path = tmp_path / ("crawl.warc.gz" if gz else "crawl.warc")
+    _warc(path, gz)
+    code, out, err = run(capsys, "scan", str(path), "--format", "jsonl")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["https://example.org/ferry"]  # the one HTML page
+    assert "MV Osprey" in rows[0]["restored"] and "tracking code" not in rows[0]["restored"]
+
+
 def test_subprocess_error_has_no_traceback(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "unspin.cli", "scan", str(tmp_path / "gone.txt")],

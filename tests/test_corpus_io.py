@@ -43,8 +43,10 @@ def test_parquet_rows_become_documents(tmp_path: Path) -> None:
         }
     )
     pq.write_table(table, path, row_group_size=1)
-    docs = list(read_parquet(path))
-    assert [d.id for d in docs] == ["p1", "docs.parquet:2"]  # a row without text is skipped
+    stats = ReadStats()
+    docs = list(read_parquet(path, stats=stats))
+    assert [d.id for d in docs] == ["p1", "docs.parquet:2"]  # a row without text is skipped,
+    assert stats.skipped == 1  # and counted
     assert docs[0].text == "First story text."
     assert docs[0].meta["date"] == "2021-03-04" and docs[1].meta["outlet"] == "Courier"
     assert docs[0].meta["format"] == "parquet" and docs[1].meta["line"] == 2

@@ -364,7 +364,10 @@ def scan(
         list[str] | None,
         typer.Argument(
             metavar="PATH|-",
-            help=".txt, .html, .jsonl or .jsonl.gz files; '-' (or nothing, when piped) is stdin.",
+            help=(
+                ".txt, .html, .jsonl[.gz], .parquet or .warc[.gz] files; '-' (or nothing, when"
+                " piped) is stdin."
+            ),
             show_default=False,
         ),
     ] = None,
@@ -528,8 +531,8 @@ def restore(
 ) -> None:
     """Print the text with confident swaps replaced by their likely originals.
 
-    Several documents (a JSONL file) are printed one after another, each under a `==> id <==`
-    line.
+    Several documents (a JSONL, Parquet or WARC file) are printed one after another, each under
+    a `==> id <==` line.
     """
     inputs = _input_paths([path])
     source_index = _open_index(index) if index is not None else None
@@ -570,8 +573,9 @@ def restore(
 
 
 def _peek_many(path: str) -> bool:
-    """Whether an input may hold several documents (JSONL), so each one gets a header."""
-    return path.endswith((".jsonl", ".jsonl.gz"))
+    """Whether an input may hold several documents (JSONL, Parquet, WARC), so each one gets a
+    header."""
+    return path.lower().endswith((".jsonl", ".jsonl.gz", ".parquet", ".warc", ".warc.gz"))
 
 
 def _header(doc_id: str, *, first: bool) -> None:

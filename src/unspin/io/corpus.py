@@ -1,8 +1,8 @@
 """Corpus readers: stream Documents from .jsonl[.gz], .parquet, .warc[.gz] and folders.
 
 `read_corpus(paths)` is what `unspin index build`, `unspin dedup` and the benchmarks read with.
-Single text files (.txt, .html, .jsonl, .jsonl.gz) go through `unspin.io.read_path`; this module
-adds the formats a crawl or a data pipeline produces:
+Every single file goes through `unspin.io.read_path` (so `unspin scan` reads these formats
+too); this module reads the formats a crawl or a data pipeline produces, and folders:
 
 - .parquet — one document per row: `id` and `text` columns (any other column goes to meta, e.g.
   `date`); read batch by batch, so memory stays bounded on big files.
@@ -129,32 +129,28 @@ def read_source(
 
 
 def _read_one(path: Path | str, on_error: OnError, stats: ReadStats) -> Iterator[Document]:
-    if path == "-":
-        yield from read_path("-", on_error=on_error, stats=stats)
-        return
-    assert isinstance(path, Path)
-    kind = _kind(path)
-    if kind in ("parquet", "warc", "warc.gz"):
-        if not path.exists():
-            raise InputError("no such file", str(path))
-        if path.stat().st_size == 0:
-            raise InputError("empty file", str(path))
-        stats.sources += 1
-        reader = read_parquet if kind == "parquet" else read_warc
-        for doc in reader(path):
-            stats.read += 1
-            yield doc
-        return
+    # `read_path` reads every single file, Parquet and WARC included, and stdin.
     yield from read_path(path, on_error=on_error, stats=stats)
 
 
 # --------------------------------------------------------------------------- parquet
 
 
-def read_parquet(path: str | os.PathLike[str]) -> Iterator[Document]:
-    """Stream the rows of a Parquet file as Documents (`text` column required, `id` optional)."""
+def read_parquet(
+    path: str | os.PathLike[str],
+    *,
+    on_error: OnError = "raise",
+    stats: ReadStats | None = None,
+) -> Iterator[Document]:
+    """Stream the rows of a Parquet file as Documents (`text` column required, `id` optional).
+
+    A row whose text is null is skipped with a warning; one whose text is not a string is
+    malformed: an `InputError` naming the file and row, or with on_error="skip" a warning. Both
+    are counted in `stats.skipped`, so a batch run reports every row it did not read.
+    """
     import pyarrow.parquet as pq
 
+    stats = stats if stats is not None else ReadStats()
     name = os.fspath(path)
     try:
         pf = pq.ParquetFile(name)
@@ -170,10 +166,14 @@ def read_parquet(path: str | os.PathLike[str]) -> Iterator[Document]:
             row += 1
             text = record.pop("text")
             if not isinstance(text, str):
-                if text is None:
-                    log.warning("%s: row %d: no text; skipped", name, row)
-                    continue
-                raise InputError(f'"text" must be a string, got {type(text).__name__}', name, row)
+                if text is not None and on_error == "raise":
+                    raise InputError(
+                        f'"text" must be a string, got {type(text).__name__}', name, row
+                    )
+                problem = "no text" if text is None else f"text is {type(text).__name__}"
+                log.warning("%s:%d: skipped: %s", name, row, problem)
+                stats.skipped += 1
+                continue
             raw_id = record.pop("id", None)
             doc_id = f"{stem}:{row}" if raw_id in (None, "") else str(raw_id)
             meta: dict[str, Any] = {k: _plain(v) for k, v in record.items()}

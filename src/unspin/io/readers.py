@@ -1,4 +1,4 @@
-"""Stream Documents from .txt, .html/.htm, .jsonl, .jsonl.gz files and stdin.
+"""Stream Documents from .txt, .html/.htm, .jsonl, .jsonl.gz, .parquet, .warc[.gz] files and stdin.
 
 Every problem a user can cause (missing file, directory, empty or binary file, unknown
 extension, malformed JSONL line, truncated gzip) raises `InputError` with one line naming the
@@ -6,7 +6,9 @@ file (and line), which the CLI turns into exit code 2. Warnings (invalid UTF-8 d
 replacement characters, skipped lines) go to the "unspin.io" logger, one line each.
 
 Readers are generators: nothing is opened until the first document is asked for, and JSONL
-is read line by line, so a file of any size streams in constant memory.
+is read line by line (Parquet batch by batch, WARC record by record), so a file of any size
+streams in constant memory. Parquet and WARC are read by `unspin.io.corpus`, which also reads
+folders.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ OnError = Literal["raise", "skip"]
 
 STDIN = "-"
 _BINARY_PROBE = 8192  # bytes checked for NUL: text files never contain one
-_EXTENSIONS = ".txt, .html, .htm, .jsonl, .jsonl.gz or - for stdin"
+_EXTENSIONS = ".txt, .html, .htm, .jsonl, .jsonl.gz, .parquet, .warc, .warc.gz or - for stdin"
+_KINDS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".parquet": "parquet"}
+# Formats read by `unspin.io.corpus` (imported only when one is met: it needs pyarrow or warcio).
+_CORPUS_KINDS = ("parquet", "warc", "warc.gz")
 # Errors gzip/zlib raise on a truncated or corrupt stream (BadGzipFile is an OSError).
 _GZIP_ERRORS = (EOFError, OSError, zlib.error)
 
@@ -100,12 +105,8 @@ def read_path(
 def _read_file(path: Path, name: str, on_error: OnError, stats: ReadStats) -> Iterator[Document]:
     """Check the file, then dispatch on its extension."""
     lower = path.name.lower()
-    if lower.endswith(".jsonl.gz"):
-        kind = "jsonl.gz"
-    else:
-        kind = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}.get(
-            path.suffix.lower(), ""
-        )
+    kind = next((k for k in ("jsonl.gz", "warc.gz", "warc") if lower.endswith("." + k)), "")
+    kind = kind or _KINDS.get(path.suffix.lower(), "")
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -122,6 +123,12 @@ def _read_file(path: Path, name: str, on_error: OnError, stats: ReadStats) -> It
     stats.sources += 1
     if kind in ("jsonl", "jsonl.gz"):
         return _read_jsonl_file(path, name, kind, on_error, stats)
+    if kind in _CORPUS_KINDS:
+        from unspin.io.corpus import read_parquet, read_warc
+
+        if kind == "parquet":
+            return read_parquet(path, on_error=on_error, stats=stats)
+        return read_warc(path)
     data = _read_bytes(path, name)
     if b"\0" in data[:_BINARY_PROBE]:
         raise InputError("binary file (NUL bytes), expected UTF-8 text", name)
