@@ -453,6 +453,56 @@ def test_output_json_is_a_list_in_the_file(
     assert len(json.loads(out_path.read_text())) == 4
 
 
+def test_output_parquet_holds_the_json_contract(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
+) -> None:
+    import pyarrow.parquet as pq
+
+    batch = _batch(tmp_path)
+    code, out, _ = run(capsys, "scan", str(batch), "--format", "jsonl")
+    expected = [json.loads(line) for line in out.splitlines()]
+    out_path = tmp_path / "results.parquet"  # the format follows the file's extension
+    code, out, err = run(capsys, "scan", str(batch), "--output", str(out_path))
+    assert code == 0 and out == "" and "wrote 4" in err
+    table = pq.read_table(out_path)
+    assert table.column_names == CONTRACT_KEYS
+    assert table.to_pylist() == expected  # flags as structs with the contract's keys
+    assert table.to_pylist()[0]["flags"][0]["suggestion"] == "DOCUMENT"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_parquet_needs_an_output_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
+) -> None:
+    code, out, err = run(capsys, "scan", str(_batch(tmp_path)), "--format", "parquet")
+    assert code == 2 and out == ""
+    assert "--output" in _one_line(err)
+
+
+def test_output_parquet_is_left_untouched_by_a_failed_run(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_scanner: list[str],
+) -> None:
+    import unspin.api
+
+    out_path = tmp_path / "results.parquet"
+    out_path.write_bytes(b"the previous results")
+
+    def broken(docs: Iterable[Document], **_: object) -> Iterator[ScanResult]:
+        for k, doc in enumerate(docs):
+            if k == 2:
+                raise RuntimeError("the scanner failed halfway")
+            yield _fake_scan(doc.text, doc.id)
+
+    monkeypatch.setattr(unspin.api, "scan_documents", broken)
+    code, _, err = run(capsys, "scan", str(_batch(tmp_path)), "--output", str(out_path))
+    assert code == 1 and "failed halfway" in err
+    assert out_path.read_bytes() == b"the previous results"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.jsonl", "results.parquet"]
+
+
 def test_invalid_utf8_warned_once_per_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
 ) -> None:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from unspin.trace.index import Index, TraceResult
     from unspin.types import Document, ScanResult
 
-FORMATS = ("text", "json", "jsonl")
+FORMATS = ("text", "json", "jsonl", "parquet")
 ON_ERROR = ("fail", "skip")
 
 app = typer.Typer(
@@ -376,8 +376,9 @@ def scan(
         typer.Option(
             "--format",
             "-f",
-            help="text (readable report), json (one array) or jsonl (one object per line). "
-            "Default: text, or jsonl with --output.",
+            help="text (readable report), json (one array), jsonl (one object per line) or "
+            "parquet (one row per document; needs --output). Default: text, or with --output "
+            "parquet for a .parquet file and jsonl otherwise.",
             show_default=False,
         ),
     ] = None,
@@ -390,7 +391,7 @@ def scan(
             "--output",
             "-o",
             help="Write results here. With jsonl, a rerun with the same arguments resumes: "
-            "documents already in the file are skipped.",
+            "documents already in the file are skipped; other formats are written whole.",
         ),
     ] = None,
     model: Annotated[
@@ -417,10 +418,15 @@ def scan(
     ] = 1,
 ) -> None:
     """Detect spinning: one result per document (P(spun), verdict, flagged spans, restored)."""
-    fmt = fmt or ("jsonl" if output is not None else "text")
+    if fmt is None:
+        fmt = "text" if output is None else "parquet" if output.suffix == ".parquet" else "jsonl"
     if fmt not in FORMATS:
         raise typer.BadParameter(
             f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format"
+        )
+    if fmt == "parquet" and output is None:
+        raise typer.BadParameter(
+            "parquet is written to a file: add --output FILE", param_hint="--format"
         )
     if on_error not in ON_ERROR:
         raise typer.BadParameter(
@@ -460,6 +466,10 @@ def scan(
             sink: IO[str] | _AppendLines = sys.stdout
         elif fmt == "jsonl":
             sink = stack.enter_context(_AppendLines(output))
+        elif fmt == "parquet":
+            from unspin.io.results import ParquetResults
+
+            table = stack.enter_context(ParquetResults(output))
         else:
             sink = stack.enter_context(_atomic_output(output))
         console = None
@@ -484,6 +494,8 @@ def scan(
                 if wrote:
                     console.print()
                 console.print(render_result(result, text), end="")
+            elif fmt == "parquet":
+                table.write(result.to_dict())
             else:
                 line = _json_line(result.to_dict())
                 if fmt == "json":
