@@ -22,12 +22,14 @@ import typer
 
 from unspin import __version__
 from unspin.errors import InputError
+from unspin.io.results import json_line
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
     from unspin.detect.model import SpinModel
+    from unspin.engines.spark import SparkSettings
     from unspin.io import ReadStats
     from unspin.trace.index import Index, TraceResult
     from unspin.types import Document, ScanResult
@@ -133,6 +135,71 @@ def _read_corpus(paths: Sequence[str], on_error: str, stats: ReadStats) -> Itera
     return read_corpus(paths, on_error="raise" if on_error == "fail" else "skip", stats=stats)
 
 
+# Options of the commands that also run on Apache Spark (`--engine spark`).
+EngineOption = Annotated[str, typer.Option("--engine", help="local or spark.")]
+KeepWork = Annotated[bool, typer.Option("--keep-work", help="Keep the checkpoints after success.")]
+SparkMaster = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="Spark master URL (--engine spark); default: spark-submit's, else local[*].",
+    ),
+]
+SparkPartitions = Annotated[
+    int | None,
+    typer.Option(
+        "--spark-partitions",
+        min=1,
+        help="Partitions of the Spark job; default: from the cores and the documents.",
+    ),
+]
+SparkWorkDir = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-work-dir",
+        help="Checkpoints of a Spark run: a path or URI every executor can reach "
+        "(e.g. hdfs:///tmp/unspin); default OUTPUT.work.",
+    ),
+]
+SparkConf = Annotated[
+    list[str] | None,
+    typer.Option("--spark-conf", metavar="KEY=VALUE", help="A Spark setting; repeatable."),
+]
+
+
+def _spark_settings(
+    engine: str,
+    master: str | None,
+    partitions: int | None,
+    work_dir: str | None,
+    conf_items: Sequence[str] | None,
+    app_name: str,
+) -> SparkSettings | None:
+    """The Spark settings of `--engine spark` (None for the local engine); a bad engine or
+    `--spark-conf` item, or pyspark missing, exits 2."""
+    from unspin.engines import ENGINES, spark_available
+
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"{engine!r} is not one of local, spark", param_hint="--engine")
+    if engine == "local":
+        return None
+    if not spark_available():
+        raise InputError(
+            "the Spark engine needs pyspark: pip install 'unspin[spark]' (or use --engine local)"
+        )
+    conf: list[tuple[str, str]] = []
+    for item in conf_items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--spark-conf")
+        conf.append((key.strip(), value))
+    from unspin.engines.spark import SparkSettings
+
+    return SparkSettings(
+        master=master, partitions=partitions, work_dir=work_dir, conf=tuple(conf), app_name=app_name
+    )
+
+
 # --------------------------------------------------------------------------- text report
 
 
@@ -207,17 +274,6 @@ def word_diff(old: str, new: str) -> Text:
 # --------------------------------------------------------------------------- scan output
 
 
-def _json_line(data: Any) -> str:
-    """JSON on one line, non-ASCII kept as is, except the characters that some line splitters
-    (Python's str.splitlines, JavaScript before ES2019) take for line ends: escaped."""
-    line = json.dumps(data, ensure_ascii=False)
-    if any(c in line for c in _LINE_BREAKERS):
-        for c in _LINE_BREAKERS:
-            line = line.replace(c, f"\\u{ord(c):04x}")
-    return line
-
-
-_LINE_BREAKERS = ("\x85", "\u2028", "\u2029")
 _RESULT_START = b'{"id": '  # how every result line starts (json.dumps of ScanResult.to_dict)
 
 
@@ -416,8 +472,18 @@ def scan(
             "the results and their order are the same as with one.",
         ),
     ] = 1,
+    engine: EngineOption = "local",
+    keep_work: KeepWork = False,
+    spark_master: SparkMaster = None,
+    spark_partitions: SparkPartitions = None,
+    spark_work_dir: SparkWorkDir = None,
+    spark_conf: SparkConf = None,
 ) -> None:
-    """Detect spinning: one result per document (P(spun), verdict, flagged spans, restored)."""
+    """Detect spinning: one result per document (P(spun), verdict, flagged spans, restored).
+
+    `--engine spark` scans the files as a pyspark job and writes --output (JSONL, or Parquet
+    for a .parquet file) with the same results, in the same order, as one machine would.
+    """
     if fmt is None:
         fmt = "text" if output is None else "parquet" if output.suffix == ".parquet" else "jsonl"
     if fmt not in FORMATS:
@@ -435,6 +501,13 @@ def scan(
     inputs = _input_paths(paths)
     if output is not None and output.is_dir():
         raise InputError("is a directory, not a file", str(output))
+    settings = _spark_settings(
+        engine, spark_master, spark_partitions, spark_work_dir, spark_conf, "unspin scan"
+    )
+    if settings is not None:
+        _scan_on_spark(inputs, output, fmt, fast, model, index, on_error, workers, settings,
+                       keep_work)  # fmt: skip
+        return
     source_index = _open_index(index) if index is not None else None
     resolved = _load_model(model)
     from unspin.api import scan_documents
@@ -497,7 +570,7 @@ def scan(
             elif fmt == "parquet":
                 table.write(result.to_dict())
             else:
-                line = _json_line(result.to_dict())
+                line = json_line(result.to_dict())
                 if fmt == "json":
                     sink.write(("," if wrote else "") + "\n" + line)
                 else:
@@ -520,6 +593,39 @@ def scan(
         if resumed:
             summary += f" ({resumed} already in {output}, resumed after them)"
         _note(summary)
+
+
+def _scan_on_spark(
+    inputs: Sequence[str], output: Path | None, fmt: str, fast: bool, model: str | None,
+    index: str | None, on_error: str, workers: int, settings: SparkSettings, keep_work: bool,
+) -> None:  # fmt: skip
+    """`unspin scan --engine spark`: check what the Spark engine does not do (exit 2), run it."""
+    if output is None:
+        raise typer.BadParameter(
+            "the Spark engine writes a file: add --output FILE", param_hint="--engine"
+        )
+    if fmt not in ("jsonl", "parquet") or (fmt == "parquet") != (output.suffix == ".parquet"):
+        raise typer.BadParameter(
+            "the Spark engine writes jsonl, or parquet to a .parquet file", param_hint="--format"
+        )
+    for name, given in (("--index", index), ("--workers", workers > 1)):
+        if given:
+            raise typer.BadParameter(f"{name} works with --engine local", param_hint=name)
+    if "-" in inputs:
+        raise InputError("the Spark engine reads files, not stdin")
+    if model is not None and not os.path.isfile(model):
+        raise InputError("no such model file", model)
+    from unspin.engines.spark_scan import run_spark_scan
+
+    stats = run_spark_scan(
+        inputs, output, fast=fast, model=model, settings=settings, keep_work=keep_work,
+        on_error="raise" if on_error == "fail" else "skip",
+    )  # fmt: skip
+    resumed = ", resumed (the scan of a previous run reused)" if stats.resumed else ""
+    _note(
+        f"read {stats.read} documents, wrote {stats.read}, skipped {stats.skipped} malformed, "
+        f"abstained {stats.abstained}{resumed}"
+    )
 
 
 @app.command()
@@ -1252,7 +1358,7 @@ def dedup(
         list[str], typer.Argument(metavar="CORPUS...", help="Files or folders to deduplicate.")
     ],
     output: Annotated[str, typer.Option("--output", "-o", help="clusters.jsonl to write.")],
-    engine: Annotated[str, typer.Option("--engine", help="local or spark.")] = "local",
+    engine: EngineOption = "local",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
     on_error: Annotated[
         str,
@@ -1272,56 +1378,20 @@ def dedup(
         bool,
         typer.Option("--restore", help="Add the consensus restoration of every spun copy."),
     ] = False,
-    keep_work: Annotated[
-        bool, typer.Option("--keep-work", help="Keep the checkpoints after success.")
-    ] = False,
-    spark_master: Annotated[
-        str | None,
-        typer.Option(
-            "--spark-master",
-            help="Spark master URL (--engine spark); default: spark-submit's, else local[*].",
-        ),
-    ] = None,
-    spark_partitions: Annotated[
-        int | None,
-        typer.Option(
-            "--spark-partitions",
-            min=1,
-            help="Partitions of the Spark stages; default: 2 x the cores, 1 per 20k documents.",
-        ),
-    ] = None,
-    spark_work_dir: Annotated[
-        str | None,
-        typer.Option(
-            "--spark-work-dir",
-            help="Checkpoints of a Spark run: a path or URI every executor can reach "
-            "(e.g. hdfs:///tmp/unspin); default OUTPUT.work.",
-        ),
-    ] = None,
-    spark_conf: Annotated[
-        list[str] | None,
-        typer.Option("--spark-conf", metavar="KEY=VALUE", help="A Spark setting; repeatable."),
-    ] = None,
+    keep_work: KeepWork = False,
+    spark_master: SparkMaster = None,
+    spark_partitions: SparkPartitions = None,
+    spark_work_dir: SparkWorkDir = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Cluster exact, near and spun copies: one line per document (cluster, role, similarity).
 
     Checkpoints go to OUTPUT.work/; a run that was stopped resumes when rerun with the same
     arguments. `--engine spark` runs the same decisions as a pyspark job (same output).
     """
-    from unspin.engines import ENGINES, spark_available
-
-    if engine not in ENGINES:
-        raise typer.BadParameter(f"{engine!r} is not one of local, spark", param_hint="--engine")
-    if engine == "spark" and not spark_available():
-        raise InputError(
-            "the Spark engine needs pyspark: pip install 'unspin[spark]' (or use --engine local)"
-        )
-    conf: list[tuple[str, str]] = []
-    for item in spark_conf or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--spark-conf")
-        conf.append((key.strip(), value))
+    settings = _spark_settings(
+        engine, spark_master, spark_partitions, spark_work_dir, spark_conf, "unspin dedup"
+    )
     if on_error not in ON_ERROR:
         raise typer.BadParameter(
             f"{on_error!r} is not one of {', '.join(ON_ERROR)}", param_hint="--on-error"
@@ -1357,15 +1427,9 @@ def dedup(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        if engine == "spark":
-            from unspin.engines.spark import SparkSettings, run_spark_dedup
+        if settings is not None:
+            from unspin.engines.spark import run_spark_dedup
 
-            settings = SparkSettings(
-                master=spark_master,
-                partitions=spark_partitions,
-                work_dir=spark_work_dir,
-                conf=tuple(conf),
-            )
             stats = run_spark_dedup(paths, output, config, settings, progress=progress)
         else:
             # Read here, so that malformed records are skipped (and counted) or fail the run

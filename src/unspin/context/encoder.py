@@ -531,9 +531,15 @@ def default_encoder_path() -> Path:
 @lru_cache(maxsize=2)
 def get_encoder(path: str | None = None) -> SwapEncoder:
     """The swapped-word encoder, loaded once per process. In a worker of a process pool it runs
-    on one thread: the pool already keeps every core busy."""
+    on one thread: the pool already keeps every core busy. `$UNSPIN_ENCODER_THREADS` sets the
+    number for processes that are workers of something else (a Spark executor's Python
+    workers, one per core)."""
     import multiprocessing
+    import os
 
+    threads = os.environ.get("UNSPIN_ENCODER_THREADS", "").strip()
+    if threads:
+        return SwapEncoder.load(path, threads=max(1, int(threads)))
     worker = multiprocessing.parent_process() is not None
     return SwapEncoder.load(path, threads=1 if worker else None)
 

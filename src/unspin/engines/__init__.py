@@ -1,8 +1,9 @@
-"""Dedup engines: `local` (worker processes on one machine) and `spark` (an Apache Spark job).
+"""Engines: `local` (worker processes on one machine) and `spark` (an Apache Spark job).
 
-Every engine calls the same pure functions of `unspin.trace` (fingerprint, align, cluster) and
-`unspin.engines.common`, so their outputs agree. `ENGINES` names the ones that can be asked for
-on the command line.
+For dedup, every engine calls the same pure functions of `unspin.trace` (fingerprint, align,
+cluster) and `unspin.engines.common`; for scans, the same `unspin.api.scan` (`scan` for worker
+processes, `spark_scan` for Spark). So their outputs agree. `ENGINES` names the ones that can
+be asked for on the command line.
 """
 
 ENGINES = ("local", "spark")

@@ -29,6 +29,7 @@ __all__ = [
     "copy_kind",
     "document_row",
     "input_manifest",
+    "input_stamps",
     "verify_pair",
     "work_dir_for",
 ]
@@ -89,11 +90,17 @@ def work_dir_for(output: str | os.PathLike[str]) -> Path:
 
 def input_manifest(paths: Sequence[str], config: DedupConfig, engine: str) -> dict[str, Any]:
     """What identifies a job for resuming: the engine, the inputs as they are now, the settings."""
+    return {"engine": engine, "inputs": input_stamps(paths), "config": config.key()}
+
+
+def input_stamps(paths: Sequence[str]) -> list[dict[str, Any]]:
+    """Each input as it is now (absolute path, size, modification time): a changed input makes
+    a job's checkpoints another job's."""
     inputs = []
     for p in paths:
         st = os.stat(p)
         inputs.append({"path": os.path.abspath(p), "size": st.st_size, "mtime": st.st_mtime_ns})
-    return {"engine": engine, "inputs": inputs, "config": config.key()}
+    return inputs
 
 
 def bucket_pairs(keys: np.ndarray, valid: np.ndarray, neighbours: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Scan results as a Parquet file: one row per document, the JSON contract's fields as columns.
+"""Scan results as files: a JSON line per result, or a Parquet table of them.
 
 Corpus pipelines filter and join results with Parquet tools (DuckDB, Spark, pandas), so
 `unspin scan --output results.parquet` writes them there directly. Flags are a list of structs
@@ -10,14 +10,26 @@ run leaves the previous file, or none.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["ParquetResults", "result_schema"]
+__all__ = ["ParquetResults", "json_line", "result_schema"]
 
 _BATCH = 1024
+_LINE_BREAKERS = ("\x85", "\u2028", "\u2029")
+
+
+def json_line(data: Any) -> str:
+    """JSON on one line, non-ASCII kept as is, except the characters that some line splitters
+    (Python's str.splitlines, JavaScript before ES2019) take for line ends: escaped."""
+    line = json.dumps(data, ensure_ascii=False)
+    if any(c in line for c in _LINE_BREAKERS):
+        for c in _LINE_BREAKERS:
+            line = line.replace(c, f"\\u{ord(c):04x}")
+    return line
 
 
 def result_schema() -> Any:
