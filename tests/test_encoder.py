@@ -409,3 +409,19 @@ def test_a_damaged_onnx_copy_is_rebuilt(onnx_cache):
     enc = SwapEncoder.load(backend="onnx", threads=1)
     (logits,) = enc.word_logits([_SENTENCES[0]], [_word_spans(_SENTENCES[0])])
     assert len(logits) == len(_word_spans(_SENTENCES[0])) and cache.stat().st_size > 1_000_000
+
+
+def test_encoder_threads_follow_the_environment(monkeypatch):
+    from unspin.context import encoder
+
+    seen = []
+
+    def load(cls, path, threads=None):
+        seen.append(threads)
+
+    monkeypatch.setattr(encoder.SwapEncoder, "load", classmethod(load))
+    monkeypatch.setenv("UNSPIN_ENCODER_THREADS", "3")
+    encoder.get_encoder.__wrapped__("head.safetensors")
+    monkeypatch.setenv("UNSPIN_ENCODER_THREADS", "")  # unset: the process decides
+    encoder.get_encoder.__wrapped__("head.safetensors")
+    assert seen == [3, None]  # pytest's process is no pool worker
