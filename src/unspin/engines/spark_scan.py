@@ -109,12 +109,17 @@ def _run(
     sc = spark.sparkContext
     tasks = read_tasks(paths)
     work = _WorkDir(spark, settings.work_dir or str(work_dir_for(out).absolute()))
+    from unspin import __version__
+    from unspin.detect.model import default_model_path
+
+    # Checkpoints of another job (other inputs, model, mode or unspin) are not reused.
     manifest = {
         "engine": ENGINE_VERSION,
+        "unspin": __version__,
         "inputs": input_stamps(paths),
         "config": {
             "fast": fast,
-            "model": input_stamps([model])[0] if model else None,
+            "model": input_stamps([model or str(default_model_path())])[0],
             "on_error": on_error,
         },
     }

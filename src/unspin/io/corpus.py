@@ -121,16 +121,11 @@ def read_source(
 ) -> Iterator[Document]:
     """Stream the documents of one `CorpusSource`, as `read_corpus` would."""
     stats = stats if stats is not None else ReadStats()
-    path: Path | str = "-" if source.path == "-" else Path(source.path)
-    for doc in _read_one(path, on_error, stats):
+    # `read_path` reads every single file, Parquet and WARC included, and stdin.
+    for doc in read_path(source.path, on_error=on_error, stats=stats):
         if source.doc_id is not None:
             doc = Document(source.doc_id, doc.text, doc.meta)
         yield doc
-
-
-def _read_one(path: Path | str, on_error: OnError, stats: ReadStats) -> Iterator[Document]:
-    # `read_path` reads every single file, Parquet and WARC included, and stdin.
-    yield from read_path(path, on_error=on_error, stats=stats)
 
 
 # --------------------------------------------------------------------------- parquet
