@@ -45,7 +45,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -70,10 +70,12 @@ __all__ = [
     "SparkSettings",
     "connected_components",
     "read_tasks",
+    "run_job",
     "run_spark_dedup",
     "spark_session",
 ]
 
+T = TypeVar("T")
 ENGINE_VERSION = "spark-1"
 KEY_SHIFT = 40  # a document's key: (read task << KEY_SHIFT) | its position in the task
 TASK_BYTES = 64 * 2**20  # small input files are grouped into read tasks of about this size
@@ -558,10 +560,16 @@ def run_spark_dedup(
     config = config or DedupConfig()
     settings = settings or SparkSettings()
     out = Path(output)
+    return run_job(settings, lambda spark: _run(spark, paths, out, config, settings, progress))
+
+
+def run_job(settings: SparkSettings, job: Callable[[SparkSession], T]) -> T:
+    """`job` on the active Spark session (left running), or on one started from `settings`
+    and stopped at the end; an input error an executor reported is raised as `InputError`."""
     spark, started = spark_session(settings)
     try:
         try:
-            return _run(spark, paths, out, config, settings, progress)
+            return job(spark)
         except Exception as exc:
             found = _input_error(exc)
             if found is not None:
@@ -734,19 +742,25 @@ def _run(
     return stats
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """`unspin dedup --engine spark ARGS...`: the entry point for `python -m` and spark-submit."""
+def main(argv: Sequence[str] | None = None, command: str = "dedup") -> None:
+    """`unspin COMMAND --engine spark ARGS...` (dedup by default): the entry point for
+    `python -m` and spark-submit (`unspin.engines.spark_scan` runs it for scan)."""
     from unspin.cli import main as cli_main
 
     args = list(sys.argv[1:] if argv is None else argv)
-    cli_main(["dedup", "--engine", "spark", *args])
+    cli_main([command, "--engine", "spark", *args])
+
+
+def run_as_script(file: str, command: str) -> None:
+    """Run `main` for `command` from a module run as a file (spark-submit, python -m)."""
+    # Run as a file, the module's folder heads sys.path; drop it so that `local`, `spark` and
+    # `common` are not importable as top-level modules: the CLI imports the engines again under
+    # their package names (the names executors unpickle their functions by).
+    here = os.path.dirname(os.path.abspath(file))
+    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
+        sys.path.pop(0)
+    main(command=command)
 
 
 if __name__ == "__main__":  # pragma: no cover - run as a script by spark-submit or python -m
-    # Run as a file, this module's folder heads sys.path; drop it so that `local`, `spark` and
-    # `common` are not importable as top-level modules, then run the CLI, which imports this
-    # module again under its package name (the name executors unpickle its functions by).
-    here = os.path.dirname(os.path.abspath(__file__))
-    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
-        sys.path.pop(0)
-    main()
+    run_as_script(__file__, "dedup")

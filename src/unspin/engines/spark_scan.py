@@ -31,11 +31,10 @@ from unspin.engines.spark import (
     _INPUT_ERROR,
     KEY_SHIFT,
     SparkSettings,
-    _input_error,
     _prepare,
     _WorkDir,
     read_tasks,
-    spark_session,
+    run_job,
 )
 from unspin.errors import InputError
 from unspin.io.corpus import CorpusSource
@@ -84,21 +83,12 @@ def run_spark_scan(
     the active Spark session if there is one (and leaves it running), else starts one from
     `settings` and stops it at the end."""
     settings = settings or SparkSettings(app_name="unspin scan")
-    spark, started = spark_session(settings)
-    try:
-        try:
-            return _run(
-                spark, paths, Path(output), fast, model, settings, on_error,
-                keep_work, progress,
-            )  # fmt: skip
-        except Exception as exc:
-            found = _input_error(exc)
-            if found is not None:
-                raise found from None
-            raise
-    finally:
-        if started:
-            spark.stop()
+    return run_job(
+        settings,
+        lambda spark: _run(
+            spark, paths, Path(output), fast, model, settings, on_error, keep_work, progress
+        ),
+    )
 
 
 def _run(
@@ -215,22 +205,7 @@ def _write_output(lines: Iterable[str], out: Path) -> None:
             tmp.unlink()
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """`unspin scan --engine spark ARGS...`: the entry point for `python -m` and spark-submit."""
-    import sys
-
-    from unspin.cli import main as cli_main
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    cli_main(["scan", "--engine", "spark", *args])
-
-
 if __name__ == "__main__":  # pragma: no cover - run as a script by spark-submit or python -m
-    import sys
+    from unspin.engines.spark import run_as_script
 
-    # As in `unspin.engines.spark`: run as a file, this module's folder heads sys.path; drop it
-    # so that its siblings are imported under their package names only.
-    here = os.path.dirname(os.path.abspath(__file__))
-    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
-        sys.path.pop(0)
-    main()
+    run_as_script(__file__, "scan")
