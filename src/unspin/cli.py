@@ -137,7 +137,10 @@ def _read_corpus(paths: Sequence[str], on_error: str, stats: ReadStats) -> Itera
 
 # Options of the commands that also run on Apache Spark (`--engine spark`).
 EngineOption = Annotated[str, typer.Option("--engine", help="local or spark.")]
-KeepWork = Annotated[bool, typer.Option("--keep-work", help="Keep the checkpoints after success.")]
+KeepWork = Annotated[
+    bool,
+    typer.Option("--keep-work", help="Keep the checkpoints after success (scan: --engine spark)."),
+]
 SparkMaster = Annotated[
     str | None,
     typer.Option(
