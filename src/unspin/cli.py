@@ -488,7 +488,7 @@ def scan(
     for a .parquet file) with the same results, in the same order, as one machine would.
     """
     if fmt is None:
-        fmt = "text" if output is None else "parquet" if output.suffix == ".parquet" else "jsonl"
+        fmt = "text" if output is None else "parquet" if _is_parquet(output) else "jsonl"
     if fmt not in FORMATS:
         raise typer.BadParameter(
             f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format"
@@ -598,6 +598,11 @@ def scan(
         _note(summary)
 
 
+def _is_parquet(path: Path) -> bool:
+    """Whether results written to `path` default to Parquet (its name ends in .parquet)."""
+    return path.suffix.lower() == ".parquet"
+
+
 def _scan_on_spark(
     inputs: Sequence[str], output: Path | None, fmt: str, fast: bool, model: str | None,
     index: str | None, on_error: str, workers: int, settings: SparkSettings, keep_work: bool,
@@ -607,7 +612,7 @@ def _scan_on_spark(
         raise typer.BadParameter(
             "the Spark engine writes a file: add --output FILE", param_hint="--engine"
         )
-    if fmt not in ("jsonl", "parquet") or (fmt == "parquet") != (output.suffix == ".parquet"):
+    if fmt not in ("jsonl", "parquet") or (fmt == "parquet") != _is_parquet(output):
         raise typer.BadParameter(
             "the Spark engine writes jsonl, or parquet to a .parquet file", param_hint="--format"
         )

@@ -185,7 +185,7 @@ def _scan_partition(
 def _write_output(lines: Iterable[str], out: Path) -> None:
     """The result lines, in order, as `out` (JSONL, or Parquet for a .parquet name), written
     under a temporary name and renamed into place when complete."""
-    if out.suffix == ".parquet":
+    if out.suffix.lower() == ".parquet":
         from unspin.io.results import ParquetResults
 
         with ParquetResults(out) as table:
