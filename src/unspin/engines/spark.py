@@ -62,6 +62,8 @@ from unspin.engines.common import (
 )
 from unspin.errors import InputError
 from unspin.io.corpus import CorpusSource
+from unspin.io.readers import OnError, ReadStats
+from unspin.types import Document
 
 if TYPE_CHECKING:  # pyspark is an optional dependency: imported where a job runs
     from pyspark.sql import DataFrame, SparkSession
@@ -73,6 +75,8 @@ __all__ = [
     "run_job",
     "run_spark_dedup",
     "spark_session",
+    "task_documents",
+    "write_lines",
 ]
 
 T = TypeVar("T")
@@ -245,21 +249,33 @@ def read_tasks(
     return tasks
 
 
-def _read_task(task: tuple[int, list[CorpusSource]]) -> Iterator[tuple[int, str, str | None, str]]:
-    """Executor: (key, id, date, text) of every document of one read task, in order."""
+def task_documents(
+    task: tuple[int, list[CorpusSource]],
+    on_error: OnError = "raise",
+    stats: ReadStats | None = None,
+) -> Iterator[tuple[int, Document]]:
+    """Executor: (key, document) of every document of one read task, in order; an input error
+    is carried to the driver in the task's failure message (see `_input_error`)."""
     from unspin.io.corpus import read_source
-    from unspin.trace.index import document_date
 
     number, sources = task
     base = number << KEY_SHIFT
     position = 0
     try:
         for source in sources:
-            for doc in read_source(source):
-                yield base | position, doc.id, document_date(doc.meta), doc.text
+            for doc in read_source(source, on_error=on_error, stats=stats):
+                yield base | position, doc
                 position += 1
-    except InputError as exc:  # carried to the driver in the task's failure message
+    except InputError as exc:
         raise RuntimeError(_INPUT_ERROR + json.dumps(str(exc))) from None
+
+
+def _read_task(task: tuple[int, list[CorpusSource]]) -> Iterator[tuple[int, str, str | None, str]]:
+    """Executor: (key, id, date, text) of every document of one read task, in order."""
+    from unspin.trace.index import document_date
+
+    for key, doc in task_documents(task):
+        yield key, doc.id, document_date(doc.meta), doc.text
 
 
 def _input_error(exc: BaseException) -> InputError | None:
@@ -730,16 +746,26 @@ def _run(
     kinds = rows.where(F.col("kind").isNotNull()).groupBy("kind").count().collect()
     stats.by_kind = {r["kind"]: int(r["count"]) for r in kinds}
 
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows.orderBy("key").select("line").toLocalIterator():
-            fh.write(row[0] + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
+    write_lines((row[0] for row in rows.orderBy("key").select("line").toLocalIterator()), out)
     if not config.keep_work:
         work.delete()
     return stats
+
+
+def write_lines(lines: Iterable[str], out: Path) -> None:
+    """`lines` as the file `out`, one per line, written under a temporary name, synced and
+    renamed into place: a killed run never leaves half an output."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def main(argv: Sequence[str] | None = None, command: str = "dedup") -> None:

@@ -26,19 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from unspin import __version__
 from unspin.engines.common import Progress, input_stamps, work_dir_for
 from unspin.engines.spark import (
-    _INPUT_ERROR,
-    KEY_SHIFT,
     SparkSettings,
     _prepare,
     _WorkDir,
     read_tasks,
     run_job,
+    task_documents,
+    write_lines,
 )
-from unspin.errors import InputError
 from unspin.io.corpus import CorpusSource
-from unspin.io.readers import OnError
+from unspin.io.readers import OnError, ReadStats
 
 if TYPE_CHECKING:  # pyspark is an optional dependency: imported where a job runs
     from pyspark.sql import SparkSession
@@ -99,7 +99,6 @@ def _run(
     sc = spark.sparkContext
     tasks = read_tasks(paths)
     work = _WorkDir(spark, settings.work_dir or str(work_dir_for(out).absolute()))
-    from unspin import __version__
     from unspin.detect.model import default_model_path
 
     # Checkpoints of another job (other inputs, model, mode or unspin) are not reused.
@@ -146,21 +145,10 @@ def _read_counted(
 ) -> Iterator[tuple[int, str | None, str | None, int]]:
     """Executor: (key, id, text, 0) of every document of one read task, in order, then
     (-1 - task, None, None, records skipped): the count travels with the results."""
-    from unspin.io import ReadStats
-    from unspin.io.corpus import read_source
-
-    number, sources = task
-    base = number << KEY_SHIFT
     stats = ReadStats()
-    position = 0
-    try:
-        for source in sources:
-            for doc in read_source(source, on_error=on_error, stats=stats):
-                yield base | position, doc.id, doc.text, 0
-                position += 1
-    except InputError as exc:  # carried to the driver in the task's failure message
-        raise RuntimeError(_INPUT_ERROR + json.dumps(str(exc))) from None
-    yield -1 - number, None, None, stats.skipped
+    for key, doc in task_documents(task, on_error, stats):
+        yield key, doc.id, doc.text, 0
+    yield -1 - task[0], None, None, stats.skipped
 
 
 def _scan_partition(
@@ -192,17 +180,7 @@ def _write_output(lines: Iterable[str], out: Path) -> None:
             for line in lines:
                 table.write(json.loads(line))
         return
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for line in lines:
-                fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_lines(lines, out)
 
 
 if __name__ == "__main__":  # pragma: no cover - run as a script by spark-submit or python -m
