@@ -258,3 +258,37 @@ def test_cli_without_pyspark_says_what_to_install(
     out = tmp_path / "out.jsonl"
     assert _run_cli("dedup", str(src), "--output", str(out), "--engine", "spark") == 2
     assert "pip install 'unspin[spark]'" in capsys.readouterr().err
+
+
+def test_jvm_start_notes_are_dropped_and_the_rest_passed_on() -> None:
+    note = b"WARNING: Using incubator modules: jdk.incubator.vector\n"
+    later = [b"26/12/01 WARN Foo: a warning\n", b"[Stage 1:>   (0 + 2) / 2]\r"]
+    stream = b"Picked up options\n" + note + b"".join(later)
+    for cut in range(1, len(stream)):  # every way of splitting the stream in two reads
+        notes = spark_engine._StartNotesFilter()  # noqa: SLF001
+        out = notes.feed(stream[:cut]) + notes.feed(stream[cut:]) + notes.pending
+        assert out == stream.replace(note, b""), cut
+    notes = spark_engine._StartNotesFilter()  # noqa: SLF001
+    assert notes.feed(b"Picked up opt") == b""  # a line is held until it is whole
+    assert notes.feed(b"ions\n" + note + later[1]) == b"Picked up options\n" + later[1]
+    assert notes.feed(note) == note  # once by, nothing is read any more
+    notes = spark_engine._StartNotesFilter()  # noqa: SLF001
+    assert notes.feed(b"[Stage 0:>", started=True) == b"[Stage 0:>"  # the JVM is up: pass on
+
+
+def test_jvm_start_notes_pass_through_a_pipe(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    sink = tmp_path / "stderr"
+    read, write = os.pipe()
+    target = os.open(sink, os.O_WRONLY | os.O_CREAT)
+    thread = threading.Thread(
+        target=spark_engine._pass_stderr,  # noqa: SLF001
+        args=(read, target, threading.Event()),
+    )
+    thread.start()
+    os.write(write, b"WARNING: Using incubator modules: x\nan error\n[Stage 1:>\r")
+    os.close(write)
+    thread.join(timeout=10)
+    assert not thread.is_alive() and sink.read_bytes() == b"an error\n[Stage 1:>\r"

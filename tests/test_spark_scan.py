@@ -130,3 +130,33 @@ def test_spark_scan_input_errors_and_options_it_does_not_take(
         assert code == 2, extra
     code, err = _cli(capsys, "scan", str(bad), "--engine", "spark")  # results go to a file
     assert code == 2 and "--output" in err
+
+
+def test_spark_bad_input_says_one_line_from_a_fresh_process(tmp_path: Path) -> None:
+    """In a process of its own (its own JVM, started by unspin): stderr holds the one line of
+    the input error, not Spark's per-task stack traces nor the JDK's start-up notes."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "a", "text": STORIES["orchard"]}) + "\n{not json\n")
+    out = tmp_path / "out.jsonl"
+    args = ["scan", str(bad), "--engine", "spark", "--spark-master", "local[1]"]
+    args += ["--output", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "unspin.cli", *args], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"unspin: {bad}:2: invalid JSON"), lines[:40]
+    assert not out.exists()
+
+
+def test_a_failed_task_is_reported_by_its_python_exception(spark: object) -> None:
+    def job(session: object) -> list[float]:
+        numbers = session.sparkContext.parallelize([1, 2], 2)  # type: ignore[attr-defined]
+        return numbers.map(lambda x: x / 0).collect()
+
+    with pytest.raises(RuntimeError, match=r"^a Spark task failed: ZeroDivisionError: ") as info:
+        spark_engine.run_job(SparkSettings(), job)
+    assert "Traceback" not in str(info.value) and info.value.__cause__ is not None

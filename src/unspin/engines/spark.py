@@ -42,7 +42,9 @@ import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -87,6 +89,9 @@ TASK_FILES = 2_000  # ... and at most this many files
 RESTORE_VOTERS = 15  # other members a spun copy is restored from (as the local engine)
 EDGES_PER_PARTITION = 1_000_000  # verified pairs one executor joins up by union-find at once
 _INPUT_ERROR = "unspin-input-error:"  # marks an InputError raised on an executor
+# What the JDK prints at every start of a JVM that Spark's launcher gave an incubator module
+# (`--add-modules=jdk.incubator.vector`); no JVM option silences it.
+_JVM_START_NOISE = (b"WARNING: Using incubator modules:",)
 _STAGES = ("documents", "candidates", "verified", "clusters", "links", "restored", "rows")
 
 
@@ -136,9 +141,85 @@ def spark_session(settings: SparkSettings | None = None) -> tuple[SparkSession, 
     builder = builder.config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
     for key, value in settings.conf:
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    if submitted:
+        spark = builder.getOrCreate()
+    else:
+        with _jvm_start_notes_dropped():
+            spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark, True
+
+
+@contextmanager
+def _jvm_start_notes_dropped() -> Iterator[None]:
+    """Run the block (which may start Spark's JVM) with file descriptor 2 led through a pipe
+    that drops the JDK's start-up notes (`_JVM_START_NOISE`) and passes everything else on.
+
+    A JVM started in the block keeps the pipe as its stderr for life; once the block is over
+    (the JVM has started) or the notes have gone by, the pipe passes bytes through unread, so
+    Spark's progress bar and warnings arrive as they are written."""
+    try:
+        sys.stderr.flush()
+        target = os.dup(2)
+    except (OSError, ValueError):  # no stderr to lead anywhere
+        yield
+        return
+    read, write = os.pipe()
+    os.dup2(write, 2)
+    os.close(write)
+    started = threading.Event()
+    threading.Thread(
+        target=_pass_stderr, args=(read, target, started), name="unspin-jvm-stderr", daemon=True
+    ).start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(target, 2)
+        started.set()
+
+
+def _pass_stderr(read: int, target: int, started: threading.Event) -> None:
+    """Copy the pipe `read` to `target` until it closes, through a `_StartNotesFilter`."""
+    notes = _StartNotesFilter()
+    try:
+        while chunk := os.read(read, 65536):
+            _write_all(target, notes.feed(chunk, started.is_set()))
+        _write_all(target, notes.pending)
+    except OSError:  # stderr went away: nothing left to pass on
+        pass
+    finally:
+        os.close(read)
+        os.close(target)
+
+
+class _StartNotesFilter:
+    """Drops whole lines that begin with a `_JVM_START_NOISE` prefix from a byte stream, until
+    one has gone by or the JVM has started; from then on bytes pass as they come."""
+
+    def __init__(self) -> None:
+        self.pending = b""  # an incomplete line, held while filtering
+        self.filtering = True
+
+    def feed(self, chunk: bytes, started: bool = False) -> bytes:
+        """What of `chunk` (and of the line held back before it) to pass on now."""
+        if not self.filtering:
+            return chunk
+        *lines, self.pending = (self.pending + chunk).split(b"\n")
+        kept = [line for line in lines if not line.startswith(_JVM_START_NOISE)]
+        if len(kept) < len(lines) or started:
+            self.filtering = False
+            kept.append(self.pending)
+            self.pending = b""
+        elif kept:
+            kept.append(b"")
+        return b"\n".join(kept)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _log_config() -> str:
@@ -287,6 +368,20 @@ def _input_error(exc: BaseException) -> InputError | None:
         return InputError(json.loads(found.group(1)))
     except ValueError:
         return None
+
+
+def _executor_failure(exc: BaseException) -> str | None:
+    """The last line of the Python traceback an executor reported inside a failed job's
+    error (such as `ZeroDivisionError: division by zero`), if any: the cause, without the
+    Java and Python stack traces around it."""
+    text = str(exc)
+    at = text.rfind("Traceback (most recent call last):")
+    if at < 0:
+        return None
+    for line in text[at:].splitlines()[1:]:
+        if line and not line[0].isspace():
+            return line.strip()
+    return None
 
 
 def _fingerprint_partition(
@@ -590,6 +685,9 @@ def run_job(settings: SparkSettings, job: Callable[[SparkSession], T]) -> T:
             found = _input_error(exc)
             if found is not None:
                 raise found from None
+            failure = _executor_failure(exc)
+            if failure is not None:
+                raise RuntimeError(f"a Spark task failed: {failure}") from exc
             raise
     finally:
         if started:
