@@ -881,8 +881,10 @@ def cache_command(
         ),
     ] = None,
 ) -> None:
-    """Show unspin's cache dir (files built once: the lexicon, word tables, ONNX copies of the
-    models) and which of them this version still reads; --prune deletes the others."""
+    """Show unspin's cache dir and which of its files this version reads; --prune the rest.
+
+    The cache holds files built once: the lexicon, word tables, ONNX copies of the models.
+    """
     from rich.console import Console
     from rich.table import Table
 
