@@ -27,3 +27,19 @@ def test_match_case():
     assert match_case("Resistance", "opposition", sentence_start=False) == "opposition"
     assert match_case("NATION", "country", sentence_start=False) == "COUNTRY"
     assert match_case("nation", "country", sentence_start=True) == "country"
+
+
+def test_the_api_names_stay_callable_once_their_packages_are_imported() -> None:
+    """`unspin.restore` and `unspin.spin` name both a stage's package and an API function:
+    importing the package (as this file does) binds the package to the name, and the README's
+    `unspin.restore(text)` and `unspin.spin(text, profile, ...)` must still work."""
+    import unspin
+    import unspin.api
+    import unspin.spin.simulator
+
+    text = "The council voted on Monday to close the old bridge to lorries for two months."
+    assert callable(unspin.restore) and callable(unspin.spin)
+    spun = unspin.spin(text, "wordai", rate=0.5, seed=3)
+    assert spun == unspin.spin.simulator.spin(text, "wordai", rate=0.5, seed=3)
+    assert spun.text != text
+    assert unspin.restore(spun.text) == unspin.api.restore(spun.text)
