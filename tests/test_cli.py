@@ -442,6 +442,82 @@ def test_resume_refuses_a_file_that_is_not_scan_output(
     assert out_path.read_text() == "just some notes\nmore notes\n"
 
 
+def test_resume_refuses_a_corpus_given_as_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
+) -> None:
+    """A corpus has ids too: appending results to it, or taking its ids for done, would
+    corrupt it or skip its documents."""
+    corpus = tmp_path / "other.jsonl"
+    _batch(tmp_path).rename(corpus)
+    before = corpus.read_text()
+    code, _, err = run(capsys, "scan", str(_batch(tmp_path)), "--output", str(corpus))
+    assert code == 2 and "other.jsonl:1" in _one_line(err)
+    assert corpus.read_text() == before and fake_scanner == []
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "parquet"])
+def test_an_input_is_never_the_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str], fmt: str
+) -> None:
+    batch = _batch(tmp_path)
+    before = batch.read_bytes()
+    code, _, err = run(capsys, "scan", str(batch), "--format", fmt, "--output", str(batch))
+    assert code == 2 and "is also an input" in _one_line(err)
+    assert batch.read_bytes() == before and fake_scanner == []
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "parquet"])
+def test_output_through_a_symbolic_link_writes_its_target(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str], fmt: str
+) -> None:
+    target = tmp_path / "kept" / f"results.{fmt}"
+    target.parent.mkdir()
+    link = tmp_path / f"latest.{fmt}"
+    link.symlink_to(target)
+    code, _, _ = run(capsys, "scan", str(_batch(tmp_path)), "--format", fmt, "-o", str(link))
+    assert code == 0
+    assert link.is_symlink() and target.is_file() and target.stat().st_size > 0
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary left
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "parquet"])
+def test_output_to_a_pipe_is_written_in_place(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str], fmt: str
+) -> None:
+    """A named pipe (or a device such as /dev/null) cannot be renamed over: it is written in
+    place, and stays what it is."""
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    fifo = tmp_path / f"results.{fmt}"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    code, _, err = run(capsys, "scan", str(_batch(tmp_path)), "--format", fmt, "-o", str(fifo))
+    reader.join(timeout=30)
+    assert code == 0 and "wrote 4" in err
+    assert fifo.is_fifo() and not reader.is_alive()
+    if fmt == "jsonl":
+        assert len(got[0].decode().splitlines()) == 4
+    elif fmt == "json":
+        assert len(json.loads(got[0])) == 4
+    else:
+        assert got[0][:4] == b"PAR1" and got[0][-4:] == b"PAR1"
+
+
+def test_output_folder_is_made_unless_a_file_is_in_the_way(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
+) -> None:
+    batch = _batch(tmp_path)
+    out = tmp_path / "new" / "deeper" / "results.jsonl"
+    code, _, _ = run(capsys, "scan", str(batch), "--output", str(out))
+    assert code == 0 and len(out.read_text().splitlines()) == 4
+    code, _, err = run(capsys, "scan", str(batch), "--output", str(batch / "results.jsonl"))
+    assert code == 2 and "a file is in the way" in _one_line(err)
+
+
 def test_output_json_is_a_list_in_the_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
 ) -> None:

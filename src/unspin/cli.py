@@ -14,7 +14,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
@@ -22,7 +22,7 @@ import typer
 
 from unspin import __version__
 from unspin.errors import InputError
-from unspin.io.results import json_line
+from unspin.io.results import atomic_text, json_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -93,6 +93,25 @@ def _input_paths(paths: Sequence[str] | None) -> list[str]:
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError("no input: give a PATH, or '-' and pipe text to stdin")
     return ["-"]
+
+
+def _check_output(output: str | os.PathLike[str], inputs: Sequence[str] = ()) -> None:
+    """An output path is bad input (exit 2) if it is a directory or one of the run's inputs
+    (which the run would overwrite, or append its results to); a missing folder for it is
+    made, as for `dedup`'s work dir, unless it cannot be."""
+    path = Path(output)
+    if path.is_dir():
+        raise InputError("is a directory, not a file", str(output))
+    if path.exists():
+        for given in inputs:
+            if given != "-" and os.path.exists(given) and os.path.samefile(given, path):
+                raise InputError("is also an input of this run: write elsewhere", str(output))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError("cannot make its folder: a file is in the way", str(output)) from None
+    except OSError as exc:
+        raise InputError(f"cannot make its folder ({exc.strerror})", str(output)) from None
 
 
 def _load_model(path: str | None) -> SpinModel:
@@ -289,7 +308,7 @@ def _existing_results(path: Path) -> Counter[str]:
     The file is streamed, so resuming a large run needs no more memory than its ids.
     """
     done: Counter[str] = Counter()
-    if not path.exists():
+    if not path.is_file():  # none yet, or a FIFO or device that holds no earlier run
         return done
     good_end = 0  # byte offset just past the last whole result line
     with path.open("rb") as fh:
@@ -300,7 +319,9 @@ def _existing_results(path: Path) -> Counter[str]:
             elif raw.strip():
                 try:
                     record = json.loads(raw)
-                    doc_id = record["id"] if isinstance(record, dict) else None
+                    # a result, not a corpus line: corpora have ids too
+                    is_result = isinstance(record, dict) and "verdict" in record
+                    doc_id = record["id"] if is_result else None
                 except (ValueError, KeyError, RecursionError):
                     doc_id = None
                 if doc_id is not None:
@@ -330,6 +351,7 @@ class _AppendLines:
     def __init__(self, path: Path) -> None:
         self.fh = path.open("a", encoding="utf-8")
         self.unsynced = 0
+        self.regular = path.is_file()  # fsync fails on devices and pipes (/dev/null)
 
     def write(self, text: str) -> None:
         self.fh.write(text)
@@ -343,7 +365,8 @@ class _AppendLines:
 
     def sync(self) -> None:
         self.fh.flush()
-        os.fsync(self.fh.fileno())
+        if self.regular:
+            os.fsync(self.fh.fileno())
         self.unsynced = 0
 
     def __enter__(self) -> _AppendLines:
@@ -354,24 +377,6 @@ class _AppendLines:
             self.sync()
         finally:
             self.fh.close()
-
-
-@contextmanager
-def _atomic_output(path: Path) -> Iterator[IO[str]]:
-    """A file written under a temporary name and renamed over `path` only when complete, so a
-    killed or failed run leaves the previous file (or none), never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fh = tmp.open("w", encoding="utf-8")
-    try:
-        yield fh
-        fh.flush()
-        os.fsync(fh.fileno())
-        fh.close()
-        os.replace(tmp, path)
-    except BaseException:
-        fh.close()
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _skip_done(docs: Iterable[Document], done: Counter[str]) -> Iterator[Document]:
@@ -502,8 +507,8 @@ def scan(
             f"{on_error!r} is not one of {', '.join(ON_ERROR)}", param_hint="--on-error"
         )
     inputs = _input_paths(paths)
-    if output is not None and output.is_dir():
-        raise InputError("is a directory, not a file", str(output))
+    if output is not None:
+        _check_output(output, inputs)
     settings = _spark_settings(
         engine, spark_master, spark_partitions, spark_work_dir, spark_conf, "unspin scan"
     )
@@ -547,7 +552,7 @@ def scan(
 
             table = stack.enter_context(ParquetResults(output))
         else:
-            sink = stack.enter_context(_atomic_output(output))
+            sink = stack.enter_context(atomic_text(output))
         console = None
         if fmt == "text":
             from rich.console import Console
@@ -1281,6 +1286,7 @@ def index_build(
 ) -> None:
     """Build a source index; rerun the same command to resume a build that was stopped."""
     paths = _corpus_paths(corpus)
+    _check_output(index, paths)
     with _open_index(index, create=True) as ix:
         _index_documents(ix, paths, workers)
 
@@ -1411,8 +1417,7 @@ def dedup(
     paths = _corpus_paths(corpus)
     if "-" in paths:
         raise InputError("dedup reads files and folders, not stdin (a rerun must resume)")
-    if os.path.isdir(output):
-        raise InputError("is a directory, not a file", output)
+    _check_output(output, paths)
     from unspin.engines.local import DedupConfig, run_dedup
     from unspin.trace.fingerprint import FingerprintParams
 

@@ -47,6 +47,7 @@ from unspin.engines.common import (
     verify_pair,
     work_dir_for,
 )
+from unspin.io.results import atomic_text
 from unspin.trace.fingerprint import (
     FingerprintParams,
     default_canonicalizer,
@@ -336,11 +337,9 @@ def run_dedup(
         rows = _stage_clusters(
             work, starts, n, ids, dates, exact, verified, config, runner, stats, report
         )
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
+        with atomic_text(out) as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, out)
     finally:
         runner.close()
     if not config.keep_work:

@@ -852,18 +852,13 @@ def _run(
 
 def write_lines(lines: Iterable[str], out: Path) -> None:
     """`lines` as the file `out`, one per line, written under a temporary name, synced and
-    renamed into place: a killed run never leaves half an output."""
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for line in lines:
-                fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    renamed into place (`unspin.io.results.atomic_text`): a killed run never leaves half an
+    output."""
+    from unspin.io.results import atomic_text
+
+    with atomic_text(out) as fh:
+        for line in lines:
+            fh.write(line + "\n")
 
 
 def main(argv: Sequence[str] | None = None, command: str = "dedup") -> None:

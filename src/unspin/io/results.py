@@ -12,14 +12,53 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
-__all__ = ["ParquetResults", "json_line", "result_schema"]
+__all__ = ["ParquetResults", "atomic_target", "atomic_text", "json_line", "result_schema"]
 
 _BATCH = 1024
 _LINE_BREAKERS = ("\x85", "\u2028", "\u2029")
+
+
+def atomic_target(path: str | os.PathLike[str]) -> Path | None:
+    """The file to write a whole output for `path` into, under a temporary name then renamed:
+    `path`, or the file a symbolic link there points to (so the link stays a link); None where
+    `path` is a special file (a FIFO, /dev/null, a terminal), which is written in place."""
+    path = Path(path)
+    if path.exists() and not path.is_file():  # both follow symbolic links
+        return None
+    return Path(os.path.realpath(path))
+
+
+def _sync(fh: IO[Any]) -> None:
+    """Flush `fh` to disk where it is a regular file (fsync fails on devices and pipes)."""
+    fh.flush()
+    if os.path.isfile(fh.name):
+        os.fsync(fh.fileno())
+
+
+@contextmanager
+def atomic_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """A text file written under a temporary name and renamed over `path` (see
+    `atomic_target`) only when complete, so a killed or failed run leaves the previous file
+    (or none), never half of one; a special file is written in place."""
+    target = atomic_target(path)
+    if target is None:
+        with open(path, "w", encoding="utf-8") as fh:
+            yield fh
+        return
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            yield fh
+            _sync(fh)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def json_line(data: Any) -> str:
@@ -70,16 +109,24 @@ class ParquetResults:
     def __init__(self, path: str | os.PathLike[str], batch: int = _BATCH) -> None:
         self.path = Path(path)
         self.batch = batch
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        target = atomic_target(self.path)
+        # written in place where the output is a special file (see `atomic_target`)
+        self._target = target or self.path
+        self._tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp") if target else None
         self._rows: list[dict[str, Any]] = []
         self._writer: Any = None
         self._schema: Any = None
+        self._special: Any = None
 
     def __enter__(self) -> ParquetResults:
         import pyarrow.parquet as pq
 
         self._schema = result_schema()
-        self._writer = pq.ParquetWriter(str(self._tmp), self._schema)
+        if self._tmp is not None:
+            self._writer = pq.ParquetWriter(str(self._tmp), self._schema)
+        else:  # a pipe or device: through a Python file, as Arrow's own file would seek
+            self._special = open(self._target, "wb")  # noqa: SIM115 - closed in __exit__
+            self._writer = pq.ParquetWriter(self._special, self._schema)
         return self
 
     def write(self, row: dict[str, Any]) -> None:
@@ -105,8 +152,10 @@ class ParquetResults:
             if kind is None:
                 self._flush()
             self._writer.close()
-            if kind is None:
-                os.replace(self._tmp, self.path)
+            if kind is None and self._tmp is not None:
+                os.replace(self._tmp, self._target)
         finally:
-            if self._tmp.exists():
-                self._tmp.unlink()
+            if self._special is not None:
+                self._special.close()
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
