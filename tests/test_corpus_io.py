@@ -118,6 +118,17 @@ def test_truncated_warc_is_bad_input(tmp_path: Path, gz: bool, keep: float) -> N
         list(read_corpus([path]))
 
 
+@pytest.mark.parametrize("gz", [False, True])
+def test_text_named_warc_is_bad_input(tmp_path: Path, gz: bool) -> None:
+    """warcio reads a text file as a legacy ARC record (and found no response in it): it is
+    not a WARC file, and no crawl to find nothing in."""
+    path = tmp_path / ("notes.warc.gz" if gz else "notes.warc")
+    text = b"The ferry timetable changes on Monday.\nTwo evening crossings are added.\n"
+    path.write_bytes(gzip.compress(text) if gz else text)
+    with pytest.raises(InputError, match="not a WARC file"):
+        list(read_corpus([path]))
+
+
 # --------------------------------------------------------------------------- folders
 
 

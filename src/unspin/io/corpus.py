@@ -250,6 +250,8 @@ def _warc_records(name: str) -> Iterator[tuple[Any, bytes]]:
                             "truncated or corrupt WARC file (partial last record)", name
                         )
                     return
+                if record.format != "warc":  # warcio reads other text as a legacy ARC record
+                    raise InputError("not a WARC file (no WARC/1.x record header)", name)
                 if record.rec_type not in _WARC_TYPES:
                     raise InputError("truncated or corrupt WARC file (broken record)", name)
                 body = record.content_stream().read()  # read all: digests are checked at its end
