@@ -518,6 +518,16 @@ def test_output_folder_is_made_unless_a_file_is_in_the_way(
     assert code == 2 and "a file is in the way" in _one_line(err)
 
 
+def test_json_printed_before_a_failing_input_stays_one_array(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
+) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    code, out, err = run(capsys, "scan", str(_batch(tmp_path)), str(empty), "--format", "json")
+    assert code == 2 and "empty.txt" in _one_line(err)
+    assert [r["id"] for r in json.loads(out)] == [f"doc-{k}" for k in range(4)]
+
+
 def test_output_json_is_a_list_in_the_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, fake_scanner: list[str]
 ) -> None:

@@ -237,6 +237,8 @@ BAD_LINES = [
     ('{"id": [4], "text": "ok"}', '"id" must be a string or an integer'),
     ('{"id": true, "text": "ok"}', '"id" must be a string or an integer'),
     ("[" * 100_000, "invalid JSON"),
+    ('{"id": ' + "7" * 5000 + ', "text": "ok"}', "invalid JSON (Exceeds the limit"),
+    ('{"id": 5, "text": "a\tb"}', "invalid JSON (Invalid control character at column 21)"),
 ]
 
 

@@ -569,28 +569,32 @@ def scan(
             task = bar.add_task("scan", total=None)
         if fmt == "json":
             sink.write("[")
-        for result in results:
-            if fmt == "text":
-                text = texts[result.id].pop(0)
-                if wrote:
-                    console.print()
-                console.print(render_result(result, text), end="")
-            elif fmt == "parquet":
-                table.write(result.to_dict())
-            else:
-                line = json_line(result.to_dict())
-                if fmt == "json":
-                    sink.write(("," if wrote else "") + "\n" + line)
+        try:
+            for result in results:
+                if fmt == "text":
+                    text = texts[result.id].pop(0)
+                    if wrote:
+                        console.print()
+                    console.print(render_result(result, text), end="")
+                elif fmt == "parquet":
+                    table.write(result.to_dict())
                 else:
-                    sink.write(line + "\n")
+                    line = json_line(result.to_dict())
+                    if fmt == "json":
+                        sink.write(("," if wrote else "") + "\n" + line)
+                    else:
+                        sink.write(line + "\n")
+                    sink.flush()
+                wrote += 1
+                abstained += result.verdict == "abstain"
+                if bar is not None:
+                    bar.advance(task)
+        finally:
+            # Also when a later input fails: what was printed stays one valid JSON array, as
+            # the lines printed before a failure stay valid JSONL (a file is not kept at all).
+            if fmt == "json":
+                sink.write("\n]\n" if wrote else "]\n")
                 sink.flush()
-            wrote += 1
-            abstained += result.verdict == "abstain"
-            if bar is not None:
-                bar.advance(task)
-        if fmt == "json":
-            sink.write("\n]\n" if wrote else "]\n")
-            sink.flush()
 
     if output is not None or stats.read > 1 or stats.skipped:
         summary = (

@@ -277,9 +277,13 @@ def _jsonl_document(line: str, stem: str, lineno: int, meta_path: str, kind: str
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise _BadLine(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+        # some of json's messages end in "at" ("Invalid control character at")
+        what = exc.msg.removesuffix(" at")
+        raise _BadLine(f"invalid JSON ({what} at column {exc.colno})") from None
     except RecursionError:
         raise _BadLine("invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # a number json.loads will not convert (over 4,300 digits)
+        raise _BadLine(f"invalid JSON ({' '.join(str(exc).split())})") from None
     if not isinstance(record, dict):
         raise _BadLine(f"expected a JSON object, got {type(record).__name__}")
     if "text" not in record:
