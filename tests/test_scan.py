@@ -133,3 +133,13 @@ def test_shipped_model_weighs_the_encoder(monkeypatch):
             ),
         )
     assert seen["loud"] > seen["quiet"] + 0.2, seen
+
+
+@pytest.mark.parametrize("bad", [None, b"The council met on Monday.", 42])
+def test_api_scan_says_when_it_is_not_given_text(bad: object) -> None:
+    import unspin
+
+    with pytest.raises(TypeError, match=r"^text must be a str, got "):
+        unspin.scan(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^text must be a str, got "):
+        unspin.api.restore(bad)  # type: ignore[arg-type]

@@ -38,6 +38,7 @@ def scan(
     `Index`), a source found there decides flags and restoration (`evidence="source"`); the
     model is the fallback when none is.
     """
+    _check_text(text)
     if index is not None:
         found = _from_source(text, doc_id, _open_index(index))
         if found is not None:
@@ -70,6 +71,13 @@ def scan_documents(
             documents, workers=workers, fast=fast, model=resolved, index_path=path
         )
     return _scan_stream(documents, fast, resolved, opened)
+
+
+def _check_text(text: object) -> None:
+    """A text to scan is a str: say so, rather than fail somewhere inside the scan."""
+    if not isinstance(text, str):
+        hint = " (decode bytes first, e.g. data.decode('utf-8'))" if isinstance(text, bytes) else ""
+        raise TypeError(f"text must be a str, got {type(text).__name__}{hint}")
 
 
 def _scan_stream(
