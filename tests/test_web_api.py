@@ -397,19 +397,46 @@ def test_info_reports_limits(client: TestClient) -> None:
 
 
 def test_serve_command_starts_uvicorn_with_the_app(
-    monkeypatch: pytest.MonkeyPatch, model: SpinModel, source_index: Path
+    monkeypatch: pytest.MonkeyPatch,
+    model: SpinModel,
+    source_index: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import uvicorn
 
     started: dict[str, Any] = {}
+
+    def run(server: uvicorn.Server, sockets: list[Any]) -> None:
+        started.update(app=server.config.app, port=sockets[0].getsockname()[1])
+        sockets[0].close()
+
     monkeypatch.setattr(cli, "_load_model", lambda path: model)
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     with pytest.raises(SystemExit) as done:
-        cli.main(["serve", "--port", "8123", "--index", str(source_index)])
+        cli.main(["serve", "--port", "0", "--index", str(source_index)])
     assert done.value.code == 0
-    assert started["host"] == "127.0.0.1" and started["port"] == 8123
+    # --port 0: the port the system chose is the one announced
+    assert started["port"] > 0
+    assert f"serving on http://127.0.0.1:{started['port']}/" in capsys.readouterr().err
     with TestClient(started["app"]) as served:
         assert served.get("/api/info").json()["index"] is True
+
+
+def test_serve_on_a_port_in_use_exits_2_before_announcing(
+    monkeypatch: pytest.MonkeyPatch, model: SpinModel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    monkeypatch.setattr(cli, "_load_model", lambda path: model)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as done:
+            cli.main(["serve", "--port", str(port)])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"unspin: cannot listen on 127.0.0.1:{port}: Address already in use"]
 
 
 def test_serve_with_a_missing_index_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

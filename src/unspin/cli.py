@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -1092,8 +1093,15 @@ def serve(
 
     from unspin.web import create_app
 
-    _note(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl+C stops")
+    # Bind before saying "serving on": a port in use or an unknown host is bad usage (exit 2),
+    # and --port 0 is told the port the system chose.
+    sock = _listen_socket(host, port)
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    _note(f"serving on http://{shown}:{port}/ (API docs at /docs); Ctrl+C stops")
     if workers > 1:
+        sock.close()  # uvicorn's worker processes bind it again, as given
+
         from unspin.web.app import SERVE_CONFIG_ENV, serve_config
 
         # Each worker process builds the app from these settings (its own model and lock).
@@ -1123,7 +1131,25 @@ def serve(
         fast=fast,
         warm_up=True,
     )
-    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(web_app, log_level="warning"))
+    server.run(sockets=[sock])
+
+
+def _listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port as uvicorn binds one; one that cannot be is bad usage."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except socket.gaierror:
+        sock.close()
+        raise InputError(f"cannot listen on {host}:{port}: unknown host") from None
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"cannot listen on {host}:{port}: {why}") from None
+    return sock
 
 
 @bench_app.command("pairs")
