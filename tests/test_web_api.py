@@ -233,6 +233,8 @@ def test_text_over_the_length_cap_is_413(model: SpinModel) -> None:
         (b'{"txt": "typo in the field name"}', "text"),
         (b'{"text": 42}', "text"),
         (b'{"text": null}', "text"),
+        (b'{"text": "A fine text.", "fast": "yes"}', "fast"),  # no "truthy" strings
+        (b'{"text": "A fine text.", "fast": 1}', "fast"),
     ],
 )
 def test_malformed_json_or_missing_field_is_422(
@@ -242,9 +244,24 @@ def test_malformed_json_or_missing_field_is_422(
         response = client.post(path, content=body, headers={"content-type": "application/json"})
         assert response.status_code == 422, (path, body)
         got = response.json()
-        assert got["message"].startswith("invalid request")
-        assert any(where in p["loc"] for p in got["detail"])
+        assert got["detail"].startswith("invalid request") and "\n" not in got["detail"]
+        assert got["message"] == got["detail"]
+        assert any(where in p["loc"] for p in got["errors"])
         assert "input" not in response.text  # the user's body is not echoed back
+
+
+def test_a_body_json_cannot_read_says_why_in_one_line(client: TestClient) -> None:
+    deep = b'{"text": "A fine text.", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for body in (deep, b'{"text": "A fine text.", "n": ' + b"7" * 5000 + b"}"):
+        response = client.post(
+            "/api/scan", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422
+        assert "nested too deeply, or a number too long" in response.json()["detail"]
+
+
+def test_the_page_answers_head(client: TestClient) -> None:
+    assert client.head("/").status_code == 200
 
 
 def test_trace_without_an_index_is_409(client: TestClient) -> None:

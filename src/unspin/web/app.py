@@ -27,7 +27,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,7 +67,7 @@ class TextRequest(BaseModel):
 
     text: str = Field(description="The document's text; offsets in the answer index into it.")
     id: str = Field("doc", max_length=500, description="The id echoed in the answer.")
-    fast: bool | None = Field(
+    fast: StrictBool | None = Field(
         None, description="Skip the trigram LM (faster). Default: the server's setting."
     )
 
@@ -147,6 +147,15 @@ class ErrorOut(BaseModel):
     """Why a request failed, in one line."""
 
     detail: str
+
+
+class InvalidOut(ErrorOut):
+    """A request the API cannot read: `detail` in one line, and each problem found."""
+
+    message: str = Field(description="The same line as `detail` (for older clients).")
+    errors: list[dict[str, Any]] = Field(
+        default_factory=list, description="Each problem: `loc` (where), `msg`, `type`."
+    )
 
 
 # --------------------------------------------------------------------------- middleware
@@ -450,6 +459,7 @@ def create_app(
     app.state.tracer = tracer
     errors: dict[int | str, dict[str, Any]] = {
         413: {"model": ErrorOut, "description": "Body or text over the limit."},
+        422: {"model": InvalidOut, "description": "Malformed JSON, or a field missing or wrong."},
         503: {"model": ErrorOut, "description": "No model, busy, or over the time limit."},
     }
 
@@ -477,8 +487,11 @@ def create_app(
         summary = "; ".join(
             f"{'.'.join(str(part) for part in p['loc'])}: {p['msg']}" for p in problems
         )
+        # `detail` is one line, as in every other error answer; the problems one by one are in
+        # `errors` (`message` repeats `detail` for older clients).
+        line = f"invalid request: {summary}"
         return JSONResponse(
-            {"detail": problems, "message": f"invalid request: {summary}"}, status_code=422
+            {"detail": line, "message": line, "errors": problems}, status_code=422
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -486,7 +499,10 @@ def create_app(
         # FastAPI answers 400 for a body it cannot decode (not UTF-8, say); to the API that is
         # malformed JSON like any other, which the contract answers with 422.
         if exc.status_code == 400 and request.url.path.startswith("/api/"):
-            detail = "invalid request: the body is not JSON text (UTF-8)"
+            detail = (
+                "invalid request: the body cannot be read as JSON (not UTF-8 text, nested too "
+                "deeply, or a number too long)"
+            )
             return JSONResponse({"detail": detail, "message": detail}, status_code=422)
         return await http_exception_handler(request, exc)
 
@@ -497,7 +513,7 @@ def create_app(
             {"detail": f"internal error: {exc.__class__.__name__}"}, status_code=500
         )
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
