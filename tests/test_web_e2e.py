@@ -305,6 +305,18 @@ def test_with_an_index_the_page_shows_the_source(browser: Any, tmp_path: Path) -
             rows = traced.locator("#source tbody tr").all()
             pairs = {tuple(row.locator("td").all_text_contents()) for row in rows}
             assert {("enormous", "huge"), ("stated", "said"), ("additional", "extra")} <= pairs
+            # Judged against the source, a flag says where the text differs from it, and words
+            # the source lacks are shown as such (their suggestion is to leave them out).
+            traced.click("label[for=view-given]")
+            _scan(traced, "Breaking news from our reporter in the field today. " + SPUN_COPY)
+            traced.locator("#doc mark.flag", has_text="Breaking").first.click()
+            traced.wait_for_selector("#pop:not([hidden])")
+            assert "differs from the source" in traced.text_content("#pop-title")
+            assert traced.text_content("#pop-suggestion") == "nothing: not in the source"
+            traced.keyboard.press("Escape")
+            traced.locator("#doc mark.flag", has_text="stated").first.click()
+            traced.wait_for_selector("#pop:not([hidden])")
+            assert traced.text_content("#pop-suggestion") == "said"
         finally:
             context.close()
 

@@ -370,10 +370,16 @@
     if (popFor && popFor !== mark) popFor.setAttribute("aria-expanded", "false");
     popFor = mark;
     popPinned = pinned || popPinned;
+    // Judged against a source, a flag is where the text differs from it: a swap, or words
+    // the source does not have (suggestion "", restored by leaving them out).
+    const fromSource = current.result.evidence === "source";
     els.popTitle.replaceChildren(
-      el("q", "", flag.text), ` is ${percent(flag.probability)} likely a swap`,
+      el("q", "", flag.text),
+      fromSource ? " differs from the source" : ` is ${percent(flag.probability)} likely a swap`,
     );
-    els.popSuggestion.textContent = flag.suggestion || "no suggestion";
+    els.popSuggestion.textContent = flag.suggestion === ""
+      ? "nothing: not in the source"
+      : flag.suggestion || "no suggestion";
     const others = flag.alternatives.filter((a) => a !== flag.suggestion);
     els.popAlternatives.textContent = others.join(" · ");
     els.popAlternativesRow.hidden = others.length === 0;
