@@ -303,6 +303,9 @@ def test_scan_reads_warc_responses(
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["id"] for r in rows] == ["https://example.org/ferry"]  # the one HTML page
     assert "MV Osprey" in rows[0]["restored"] and "tracking code" not in rows[0]["restored"]
+    # the empty page is not silently dropped: warned about and counted
+    assert "skipped: no main text in https://example.org/empty" in err
+    assert "read 1 documents, wrote 1, skipped 1" in err
 
 
 def test_subprocess_error_has_no_traceback(tmp_path: Path) -> None:

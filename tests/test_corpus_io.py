@@ -97,8 +97,10 @@ def _warc(path: Path, gz: bool) -> None:
 def test_warc_html_responses_become_main_text(tmp_path: Path, gz: bool) -> None:
     path = tmp_path / ("crawl.warc.gz" if gz else "crawl.warc")
     _warc(path, gz)
-    docs = list(read_warc(path))
+    stats = ReadStats()
+    docs = list(read_warc(path, stats=stats))
     assert [d.id for d in docs] == ["https://example.org/ferry"]
+    assert stats.skipped == 1  # the page with no main text; the image and request are no pages
     text = docs[0].text
     assert "MV Osprey" in text and "extra evening crossing" in text
     assert "tracking code" not in text and "Home" not in text

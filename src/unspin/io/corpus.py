@@ -186,12 +186,15 @@ def _plain(value: Any) -> Any:
 # --------------------------------------------------------------------------- warc
 
 
-def read_warc(path: str | os.PathLike[str]) -> Iterator[Document]:
+def read_warc(
+    path: str | os.PathLike[str], *, stats: ReadStats | None = None
+) -> Iterator[Document]:
     """Stream the HTML (and plain-text) responses of a WARC file as main-text Documents.
 
-    Non-response records, other content types and pages with no main text are skipped; a
-    truncated or corrupt file (broken headers, a failed digest, bytes left over) is an
-    `InputError` naming the file.
+    Non-response records and other content types are no documents and pass unread; a page
+    with no main text (a menu, an empty body) is skipped with a warning and counted in
+    `stats.skipped`, as a Parquet row with no text is. A truncated or corrupt file (broken
+    headers, a failed digest, bytes left over) is an `InputError` naming the file.
     """
     name = os.fspath(path)
     n = 0
@@ -207,9 +210,12 @@ def read_warc(path: str | os.PathLike[str]) -> Iterator[Document]:
         text = _decode_body(body, ctype)
         if "html" in ctype:
             text = html_main_text(text)
-        if not text.strip():
-            continue
         uri = record.rec_headers.get_header("WARC-Target-URI")
+        if not text.strip():
+            log.warning("%s:%d: skipped: no main text in %s", name, n, uri or "a response")
+            if stats is not None:
+                stats.skipped += 1
+            continue
         rid = record.rec_headers.get_header("WARC-Record-ID")
         meta = {
             "path": name,

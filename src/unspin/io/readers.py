@@ -128,7 +128,7 @@ def _read_file(path: Path, name: str, on_error: OnError, stats: ReadStats) -> It
 
         if kind == "parquet":
             return read_parquet(path, on_error=on_error, stats=stats)
-        return read_warc(path)
+        return read_warc(path, stats=stats)
     data = _read_bytes(path, name)
     if b"\0" in data[:_BINARY_PROBE]:
         raise InputError("binary file (NUL bytes), expected UTF-8 text", name)
