@@ -245,6 +245,44 @@ def test_a_changed_input_starts_over(tmp_path: Path) -> None:
     assert not stats.resumed and stats.documents == 6 and len(_rows(out)) == 6
 
 
+def test_a_file_changed_or_added_inside_an_input_folder_starts_over(tmp_path: Path) -> None:
+    docs, _ = _corpus()
+    folder = tmp_path / "site" / "deep"
+    folder.mkdir(parents=True)
+    for d in docs:
+        (folder / f"{d.id}.txt").write_text(d.text, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    keep = DedupConfig(workers=1, partition_size=5, keep_work=True)
+    run_dedup([str(tmp_path / "site")], out, keep)
+    changed = folder / f"{docs[0].id}.txt"
+    changed.write_text(docs[1].text, encoding="utf-8")  # now an exact copy of another
+    stats = run_dedup([str(tmp_path / "site")], out, keep)
+    assert not stats.resumed
+    rows = {r["id"]: r for r in _rows(out)}
+    first, second = rows[f"deep/{docs[0].id}.txt"], rows[f"deep/{docs[1].id}.txt"]
+    assert first["cluster"] == second["cluster"]  # read as it is now, in its new family
+    (folder / "added.txt").write_text(docs[2].text, encoding="utf-8")
+    stats = run_dedup([str(tmp_path / "site")], out, keep)
+    assert not stats.resumed and stats.documents == len(docs) + 1
+
+
+def test_linked_folders_are_read_once(tmp_path: Path) -> None:
+    from unspin.io.corpus import corpus_files
+
+    root = tmp_path / "site"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "story.txt").write_text("A story about the harbour.", encoding="utf-8")
+    (root / "linked").symlink_to(root / "real", target_is_directory=True)
+    (root / "real" / "loop").symlink_to(root, target_is_directory=True)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "other.txt").write_text("Another story, kept elsewhere.", encoding="utf-8")
+    (root / "more").symlink_to(outside, target_is_directory=True)
+    names = [p.relative_to(root).as_posix() for p in corpus_files(root)]
+    # "linked" comes first in the sorted walk: "real" is the same folder, met again
+    assert names == ["linked/story.txt", "more/other.txt"]
+
+
 def test_dedup_with_worker_processes_matches_one_process(tmp_path: Path) -> None:
     docs, _ = _corpus()
     src = tmp_path / "corpus.jsonl"

@@ -94,12 +94,16 @@ def input_manifest(paths: Sequence[str], config: DedupConfig, engine: str) -> di
 
 
 def input_stamps(paths: Sequence[str]) -> list[dict[str, Any]]:
-    """Each input as it is now (absolute path, size, modification time): a changed input makes
-    a job's checkpoints another job's."""
+    """Each input file as it is now (absolute path, size, modification time), a folder's files
+    one by one: a changed, added or removed file makes a job's checkpoints another job's."""
+    from unspin.io.corpus import corpus_files
+
     inputs = []
     for p in paths:
-        st = os.stat(p)
-        inputs.append({"path": os.path.abspath(p), "size": st.st_size, "mtime": st.st_mtime_ns})
+        for f in corpus_files(p) if os.path.isdir(p) else [p]:
+            st = os.stat(f)
+            stamp = {"path": os.path.abspath(f), "size": st.st_size, "mtime": st.st_mtime_ns}
+            inputs.append(stamp)
     return inputs
 
 

@@ -258,8 +258,16 @@ class _TextStore:
             return zlib.decompress(fh.read(b - a)).decode("utf-8")
 
 
-@lru_cache(maxsize=2)
 def _store(work: str, starts: tuple[int, ...]) -> _TextStore:
+    """The work dir's text store, kept for the calls of one job: keyed by its manifest too,
+    so that a job that started over in the same work dir (its inputs changed) in the same
+    process does not read the texts of the job before."""
+    manifest = (Path(work) / "manifest.json").read_bytes()
+    return _cached_store(work, starts, manifest)
+
+
+@lru_cache(maxsize=2)
+def _cached_store(work: str, starts: tuple[int, ...], manifest: bytes) -> _TextStore:
     return _TextStore(Path(work), np.array(starts, dtype=np.int64))
 
 

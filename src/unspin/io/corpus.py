@@ -62,10 +62,19 @@ def _kind(path: Path) -> str:
 
 
 def corpus_files(path: str | os.PathLike[str]) -> list[Path]:
-    """The readable files under a folder, recursively, sorted by relative path (hidden skipped)."""
+    """The readable files under a folder, recursively, sorted by relative path (hidden skipped).
+
+    Linked folders are followed, as linked files are read; a folder met again through a link
+    (a loop, or the same folder twice) is read once."""
     root = Path(path)
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if not name.startswith(".") and name.lower().endswith(_FOLDER_SUFFIXES):
