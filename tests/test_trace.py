@@ -212,6 +212,36 @@ def test_index_ranks_the_source_before_another_spun_copy(tmp_path: Path) -> None
     assert ranked[0] == "harbour" and "heavy" in ranked and "light" not in ranked
 
 
+def test_the_source_is_found_among_many_copies_indexed_before_it(tmp_path: Path) -> None:
+    """Spin-proof fingerprints tie a whole family of copies; the copies that share the traced
+    text's synonyms outnumber the source among those most like it, so the family's centre
+    must be looked at too, whatever the order the documents were indexed in."""
+    rotation = ("spinbot", "wordai", "spinnerchief", "bestspinner")
+    copies = [
+        Document(f"page{k}", spin(FACTORY, rotation[k % 4], rate=0.3, seed=k).text)
+        for k in range(30)
+    ]
+    with Index(tmp_path / "ix.sqlite", create=True) as ix:
+        ix.add([*copies, Document("original", FACTORY), *_corpus()[:1]])
+        for seed in (777, 778):
+            suspect = spin(FACTORY, rotation[seed % 4], rate=0.3, seed=seed).text
+            matches = ix.trace(suspect, doc_id="suspect").matches
+            assert matches[0].source_id == "original"
+            assert len(matches) == 5 and "harbour" not in {m.source_id for m in matches}
+
+
+def test_a_namesake_with_other_words_is_traced(tmp_path: Path) -> None:
+    """Only the text itself is left out as "self": a file named like an indexed document
+    (another day's copy.txt) is traced to it."""
+    spun = spin(HARBOUR, "spinbot", rate=0.3, seed=2).text
+    with Index(tmp_path / "ix.sqlite", create=True) as ix:
+        ix.add(_corpus())
+        assert [m.source_id for m in ix.trace(spun, doc_id="harbour").matches] == ["harbour"]
+        assert ix.trace(HARBOUR, doc_id="harbour").matches == []
+        with pytest.raises(ValueError, match="limit"):
+            ix.trace(spun, limit=0)
+
+
 def test_index_resumes_and_skips_known_ids(tmp_path: Path) -> None:
     path = tmp_path / "ix.sqlite"
     docs = _corpus()

@@ -36,6 +36,7 @@ from unspin.trace.fingerprint import (
     FingerprintParams,
     default_canonicalizer,
     fingerprint,
+    normalized_words,
 )
 from unspin.types import Document
 
@@ -54,6 +55,9 @@ MIN_SIMILARITY = 0.7  # alignment similarity from which a candidate counts as a 
 _MIN_ESTIMATE = 0.15  # estimated Jaccard below which a candidate is not worth aligning
 _BATCH = 500
 _FAMILY = 6  # matches compared with one another to find the least spun
+# Candidates whose MinHash signatures are compared with one another to find a copy family's
+# centre (the source: each spun copy changed other words of it) before any is aligned.
+_POOL = 256
 
 
 class IndexError_(Exception):  # noqa: N801 - "IndexError" is a builtin
@@ -422,33 +426,66 @@ class Index:
 
         Ranked like a dedup cluster's members: the earliest dated first; then the least spun
         (context fit of the substitutions between the text and its matches, see
-        `_family_wins`); then identity (share of words equal to the text), then id. A document
-        indexed under `doc_id` itself is left out when `exclude_self`.
+        `_family_wins`) and, among those, the closest to the family's other copies; then
+        identity (share of words equal to the text), then id. The text itself, indexed under
+        `doc_id` with the same words, is left out when `exclude_self`.
         """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
         fp = fingerprint(text, self.canon, self.params)
-        cands = [
-            (n, est)
-            for n, est in self.candidates(fp, limit=max(4 * limit, 20))
-            if est >= _MIN_ESTIMATE
-        ]
-        if not cands:
+        pool = [(n, est) for n, est in self.candidates(fp, limit=_POOL) if est >= _MIN_ESTIMATE]
+        if not pool:
             return TraceResult(doc_id, [])
-        rows = self._rows([n for n, _ in cands])
-        found: list[tuple[Match, Alignment, str]] = []
-        for n, _ in cands:
+        # Aligned: the candidates most like the text, and the centre of their family. The
+        # fingerprints see through synonyms, so a spun family ties there; by their words, the
+        # copies that share the text's synonym choices come first, and they can outnumber the
+        # source. The source is the copy closest to all the others (each changed other words
+        # of it), so it is among the family's centre.
+        rows = self._rows([n for n, _ in pool])
+        centre, like_text = _word_closeness(text, [rows[n][2] for n, _ in pool])
+        order = {n: k for k, (n, _) in enumerate(pool)}
+        est = dict(pool)
+        nearest = sorted(order, key=lambda n: (-est[n], -like_text[order[n]], n))
+        central = sorted(order, key=lambda n: (-centre[order[n]], n))
+        cands = list(dict.fromkeys([*nearest[: max(4 * limit, 20)], *central[:_FAMILY]]))
+        found: list[tuple[Match, Alignment, str, int]] = []
+        for n in cands:
             source_id, date, source = rows[n]
-            if exclude_self and source_id == doc_id:
-                continue
+            if exclude_self and source_id == doc_id and source == text:
+                continue  # the text itself, indexed (a namesake with other words is a match)
             a: Alignment = align(text, source, self.canon)
             if a.similarity < min_similarity:
                 continue
             match = Match(source_id, a.similarity, a.spin_ratio, a.substitutions, a.identity, date)
-            found.append((match, a, source))
-        found.sort(key=lambda f: (-f[0].identity, f[0].source_id))
-        wins = _family_wins(text, found[:_FAMILY], self.canon) if len(found) > 1 else {}
-        matches = [m for m, _, _ in found]
-        matches.sort(key=lambda m: _rank_key(m, wins.get(m.source_id, 0.0)))
+            found.append((match, a, source, n))
+        found.sort(key=lambda f: (-centre[order[f[3]]], -f[0].identity, f[0].source_id))
+        family = [(m, a, source) for m, a, source, _ in found[:_FAMILY]]
+        wins = _family_wins(text, family, self.canon) if len(found) > 1 else {}
+        closeness = {f[0].source_id: centre[order[f[3]]] for f in found}
+        matches = [m for m, _, _, _ in found]
+        matches.sort(
+            key=lambda m: _rank_key(m, wins.get(m.source_id, 0.0), closeness[m.source_id])
+        )
         return TraceResult(doc_id, matches[:limit])
+
+
+def _word_closeness(text: str, texts: list[str]) -> tuple[list[float], list[float]]:
+    """For each of `texts`: its mean word-set Jaccard with the other texts and `text` (how
+    central it sits in their family), and its Jaccard with `text` alone."""
+    sets = [set(normalized_words(t)) for t in [*texts, text]]
+    vocab: dict[str, int] = {}
+    rows = [[vocab.setdefault(w, len(vocab)) for w in words] for words in sets]
+    member = np.zeros((len(sets), max(len(vocab), 1)), dtype=np.float32)
+    for i, ids in enumerate(rows):
+        member[i, ids] = 1.0
+    inter = member @ member.T
+    sizes = member.sum(axis=1)
+    union = np.maximum(sizes[:, None] + sizes[None, :] - inter, 1.0)
+    jaccard = inter / union
+    np.fill_diagonal(jaccard, 0.0)
+    mean = jaccard.sum(axis=1) / max(len(sets) - 1, 1)
+    n = len(texts)
+    return [round(float(v), 6) for v in mean[:n]], [float(v) for v in jaccard[:n, n]]
 
 
 def _family_wins(
@@ -476,12 +513,17 @@ def _family_wins(
     return wins
 
 
-def _rank_key(m: Match, wins: float) -> tuple[bool, str, bool, float, str]:
+def _rank_key(
+    m: Match, wins: float, closeness: float
+) -> tuple[bool, str, bool, float, float, str]:
     # The rule dedup uses for a cluster's source: the earliest date where there is one, else
     # one that reads more naturally than the family on the whole (positive wins: an unspun
-    # copy, e.g. lightly edited, ties with the source here); then the most words in common
-    # with the text, then the id (determinism).
-    return (m.date is None, m.date or "", wins <= 0, -round(m.identity, 6), m.source_id)
+    # copy, e.g. lightly edited, ties with the source here), and among those the one closest
+    # to the family's other copies (the source, which each copy changed elsewhere); then the
+    # most words in common with the text, then the id (determinism).
+    return (
+        m.date is None, m.date or "", wins <= 0, -closeness, -round(m.identity, 6), m.source_id
+    )  # fmt: skip
 
 
 def _batches(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
