@@ -242,6 +242,45 @@ def test_a_namesake_with_other_words_is_traced(tmp_path: Path) -> None:
             ix.trace(spun, limit=0)
 
 
+def test_an_index_one_may_not_write_is_read_as_it_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    path = tmp_path / "ix.sqlite"
+    with Index(path, create=True) as ix:
+        ix.add(_corpus())
+    spun = spin(FACTORY, "wordai", rate=0.3, seed=1).text
+    real_access = os.access
+    monkeypatch.setattr(  # as in a read-only folder or with an immutable file
+        os, "access", lambda p, mode: False if mode == os.W_OK else real_access(p, mode)
+    )
+    with Index(path) as ix:
+        assert [m.source_id for m in ix.trace(spun).matches] == ["factory"]
+        with pytest.raises(IndexError_, match="unwritable"):
+            ix.add([Document("new", ORCHARD.replace("April", "May"))])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ix.sqlite"]  # no WAL files made
+
+
+def test_a_damaged_index_is_bad_input_naming_it(tmp_path: Path) -> None:
+    from unspin.errors import InputError
+
+    path = tmp_path / "ix.sqlite"
+    with Index(path, create=True) as ix:
+        ix.add(_corpus())
+    spun = spin(HARBOUR, "spinbot", rate=0.3, seed=5).text
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE docs SET text = ? WHERE id = 'harbour'", (b"not zlib at all",))
+    with Index(path) as ix, pytest.raises(InputError, match="damaged"):
+        ix.trace(spun)
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM docs WHERE id = 'harbour'")  # its bands stay behind
+    with Index(path) as ix, pytest.raises(InputError, match=str(path)):
+        ix.trace(spun)
+    with pytest.raises(IndexError_, match="cannot open or create"):
+        Index(tmp_path / "ix.sqlite" / "inside.sqlite", create=True)
+
+
 def test_index_resumes_and_skips_known_ids(tmp_path: Path) -> None:
     path = tmp_path / "ix.sqlite"
     docs = _corpus()

@@ -1258,10 +1258,10 @@ def _open_index(path: str, *, create: bool = False) -> Index:
     """Open (or create) a source index; a missing or foreign file is bad input (exit 2)."""
     from unspin.trace.index import Index, IndexError_
 
-    if not create and not os.path.isfile(path):
-        raise InputError("no such index (build one with 'unspin index build')", path)
     if os.path.isdir(path):
         raise InputError("is a directory, not an index file", path)
+    if not create and not os.path.isfile(path):
+        raise InputError("no such index (build one with 'unspin index build')", path)
     try:
         return Index(path, create=create)
     except IndexError_ as exc:

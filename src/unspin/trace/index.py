@@ -16,6 +16,7 @@ by estimated Jaccard, verified by word alignment (`unspin.trace.align`), kept wh
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -25,10 +26,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from unspin.errors import InputError
 from unspin.trace.align import Alignment, Substitution, align
 from unspin.trace.fingerprint import (
     Canonicalizer,
@@ -50,6 +52,7 @@ __all__ = [
     "fingerprint_batch",
 ]
 
+T = TypeVar("T")
 SCHEMA_VERSION = "1"
 MIN_SIMILARITY = 0.7  # alignment similarity from which a candidate counts as a copy
 _MIN_ESTIMATE = 0.15  # estimated Jaccard below which a candidate is not worth aligning
@@ -60,8 +63,24 @@ _FAMILY = 6  # matches compared with one another to find the least spun
 _POOL = 256
 
 
-class IndexError_(Exception):  # noqa: N801 - "IndexError" is a builtin
-    """The file is not an unspin index, or was built with other fingerprint settings."""
+class IndexError_(InputError):  # noqa: N801 - "IndexError" is a builtin
+    """The file is not an unspin index, was built with other fingerprint settings, is damaged,
+    or cannot be written: bad input (exit 2 in the CLI), not an internal error."""
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Report SQLite's and zlib's errors on the index file (damaged pages, a text that no
+    longer decompresses, a file or folder that cannot be written) as `IndexError_` naming it."""
+
+    @functools.wraps(method)
+    def wrapper(self: Index, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, zlib.error) as exc:
+            what = " ".join(str(exc).split())
+            raise IndexError_(f"damaged or unwritable index ({what})", str(self.path)) from None
+
+    return wrapper
 
 
 @dataclass(slots=True)
@@ -181,10 +200,27 @@ class Index:
             raise FileNotFoundError(f"no index at {self.path}")
         self._canon = canon
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        # An index one may not write (a read-only file or folder, a shared archive) is read
+        # as it stands: WAL mode would need to create files next to it.
+        writable = os.access(self.path.parent, os.W_OK) and (
+            not self.path.exists() or os.access(self.path, os.W_OK)
+        )
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            if writable or create:
+                self._db = sqlite3.connect(
+                    str(self.path), check_same_thread=False, isolation_level=None
+                )
+            else:
+                uri = f"{self.path.absolute().as_uri()}?mode=ro&immutable=1"
+                self._db = sqlite3.connect(
+                    uri, uri=True, check_same_thread=False, isolation_level=None
+                )
+        except sqlite3.Error as exc:
+            raise IndexError_(f"cannot open or create the index ({exc})") from None
+        try:
+            if writable or create:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self.params = self._setup(create, params)
         except sqlite3.DatabaseError as exc:
             self._db.close()
@@ -246,12 +282,14 @@ class Index:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @_guarded
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM docs").fetchone()[0])
 
     # ----------------------------------------------------------------- writing
 
+    @_guarded
     def add(
         self,
         documents: Iterable[Document],
@@ -354,12 +392,14 @@ class Index:
 
     # ----------------------------------------------------------------- reading
 
+    @_guarded
     def text_of(self, doc_id: str) -> str | None:
         """The indexed text of a document, or None if the id is not indexed."""
         with self._lock:
             row = self._db.execute("SELECT text FROM docs WHERE id = ?", (doc_id,)).fetchone()
         return None if row is None else zlib.decompress(row[0]).decode("utf-8")
 
+    @_guarded
     def ids(self) -> Iterator[str]:
         """Every indexed id, in the order the documents were added."""
         with self._lock:
@@ -398,6 +438,10 @@ class Index:
                         chunk,
                     ).fetchall()
                 )
+        if len(sigs) < len(ns):  # listed in the bands table, gone from the documents
+            raise IndexError_(
+                "damaged index (documents its band table lists are missing)", str(self.path)
+            )
         scored: list[tuple[int, float]] = []
         for n in ns:
             sig = np.frombuffer(sigs[n], dtype="<u4")
@@ -411,8 +455,13 @@ class Index:
             rows = self._db.execute(
                 f"SELECT n, id, date, text FROM docs WHERE n IN ({','.join('?' * len(ns))})", ns
             ).fetchall()
+        if len(rows) < len(set(ns)):  # listed in the bands table, gone from the documents
+            raise IndexError_(
+                "damaged index (documents its band table lists are missing)", str(self.path)
+            )
         return {n: (i, d, zlib.decompress(t).decode("utf-8")) for n, i, d, t in rows}
 
+    @_guarded
     def trace(
         self,
         text: str,
