@@ -14,6 +14,7 @@ import pytest
 
 from unspin.bench import metrics
 from unspin.engines.local import DedupConfig, bucket_pairs, run_dedup, work_dir_for
+from unspin.errors import InputError
 from unspin.spin import spin
 from unspin.trace.cluster import (
     Member,
@@ -321,6 +322,47 @@ def test_cli_dedup(
     assert run("dedup", str(tmp_path / "nope"), "--output", str(out)) == 2
     assert run("dedup", str(folder), "--output", str(out), "--engine", "hadoop") == 2
     shutil.rmtree(folder)
+
+
+def test_cli_dedup_refuses_outputs_and_inputs_a_rerun_would_trip_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from unspin.cli import main
+
+    docs, _ = _corpus()
+    for name in ("a", "b"):  # the same file names in two folders: the same ids
+        (tmp_path / name).mkdir()
+        for d in docs[:4]:
+            (tmp_path / name / f"{d.id}.txt").write_text(d.text, encoding="utf-8")
+
+    def run(*args: str) -> tuple[int, list[str]]:
+        with pytest.raises(SystemExit) as exc:
+            main(list(args))
+        return int(exc.value.code), capsys.readouterr().err.strip().splitlines()
+
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    code, err = run("dedup", a, "--output", str(tmp_path / "a" / "clusters.jsonl"))
+    assert code == 2 and len(err) == 1 and "inside an input folder" in err[0]
+    code, err = run("dedup", a, str(tmp_path / "a" / ".." / "a"), "--output", "x.jsonl")
+    assert code == 2 and len(err) == 1 and "given twice" in err[0]
+    code, err = run("dedup", a, b, "--output", str(tmp_path / "out.jsonl"), "--workers", "1")
+    assert code == 0 and "warning: 4 documents have an id an earlier one has" in err[-1]
+
+
+def test_api_dedup_checks_what_the_cli_checks(tmp_path: Path) -> None:
+    import unspin.api
+
+    docs, _ = _corpus()
+    src = tmp_path / "corpus.jsonl"
+    _write_jsonl(src, docs)
+    before = src.read_bytes()
+    with pytest.raises(InputError, match="is also an input"):
+        unspin.api.dedup([str(src)], str(src))
+    assert src.read_bytes() == before
+    with pytest.raises(ValueError, match="min_similarity"):
+        unspin.api.dedup([str(src)], str(tmp_path / "out.jsonl"), min_similarity=5)
+    counts = unspin.api.dedup(str(src), str(tmp_path / "out.jsonl"), workers=1)  # one path
+    assert counts["documents"] == len(docs) and counts["repeated_ids"] == 0
 
 
 # --------------------------------------------------------------------------- bench helpers

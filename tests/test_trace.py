@@ -240,6 +240,10 @@ def test_a_namesake_with_other_words_is_traced(tmp_path: Path) -> None:
         assert ix.trace(HARBOUR, doc_id="harbour").matches == []
         with pytest.raises(ValueError, match="limit"):
             ix.trace(spun, limit=0)
+        import unspin.api
+
+        with pytest.raises(TypeError, match="text must be a str"):
+            unspin.api.trace(None, index=ix)  # type: ignore[arg-type]
 
 
 def test_an_index_one_may_not_write_is_read_as_it_stands(

@@ -107,11 +107,12 @@ def trace(
     `.to_dict()` gives the trace contract: `{"id", "matches": [{"source_id", "similarity",
     "spin_ratio", "substitutions": [{"start", "end", "text", "source_text"}]}]}`.
     """
+    _check_text(text)
     return _open_index(index).trace(text, doc_id=doc_id, limit=limit)
 
 
 def dedup(
-    corpus: list[str],
+    corpus: list[str] | str,
     output: str,
     *,
     engine: str = "local",
@@ -128,8 +129,12 @@ def dedup(
     from dataclasses import asdict
 
     from unspin.engines.local import DedupConfig, run_dedup
+    from unspin.io.results import check_output
 
+    if isinstance(corpus, str | os.PathLike):
+        corpus = [os.fspath(corpus)]  # one path, not its characters
     config = DedupConfig(**kwargs)
+    check_output(output, corpus)
     if engine == "spark":
         from unspin.engines.spark import SparkSettings, run_spark_dedup
 

@@ -97,22 +97,10 @@ def _input_paths(paths: Sequence[str] | None) -> list[str]:
 
 
 def _check_output(output: str | os.PathLike[str], inputs: Sequence[str] = ()) -> None:
-    """An output path is bad input (exit 2) if it is a directory or one of the run's inputs
-    (which the run would overwrite, or append its results to); a missing folder for it is
-    made, as for `dedup`'s work dir, unless it cannot be."""
-    path = Path(output)
-    if path.is_dir():
-        raise InputError("is a directory, not a file", str(output))
-    if path.exists():
-        for given in inputs:
-            if given != "-" and os.path.exists(given) and os.path.samefile(given, path):
-                raise InputError("is also an input of this run: write elsewhere", str(output))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError("cannot make its folder: a file is in the way", str(output)) from None
-    except OSError as exc:
-        raise InputError(f"cannot make its folder ({exc.strerror})", str(output)) from None
+    """`unspin.io.results.check_output`: a bad output path is bad input (exit 2)."""
+    from unspin.io.results import check_output
+
+    check_output(output, inputs)
 
 
 def _load_model(path: str | None) -> SpinModel:
@@ -1248,9 +1236,14 @@ def _corpus_paths(paths: Sequence[str] | None) -> list[str]:
     """Corpus arguments: files (.jsonl[.gz], .parquet, .warc[.gz], .txt, .html) or folders."""
     if not paths:
         raise typer.BadParameter("give at least one corpus file or folder", param_hint="CORPUS")
+    seen: set[str] = set()
     for p in paths:
         if p != "-" and not os.path.exists(p):
             raise InputError("no such file or folder", p)
+        real = os.path.realpath(p) if p != "-" else p
+        if real in seen:  # read twice, every document would be its own exact copy
+            raise InputError("given twice", p)
+        seen.add(real)
     return list(paths)
 
 
@@ -1493,6 +1486,12 @@ def dedup(
         f"({', '.join(f'{v} {k}' for k, v in sorted(stats.by_kind.items())) or 'none'}); "
         f"{stats.verified_pairs} of {stats.candidate_pairs} candidate pairs verified{resumed}"
     )
+    if stats.repeated_ids:
+        _note(
+            f"warning: {stats.repeated_ids} documents have an id an earlier one has: their rows "
+            "cannot be told apart (files of the same name in two folders, say); give them ids "
+            "of their own"
+        )
 
 
 @bench_app.command("dedup")

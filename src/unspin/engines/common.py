@@ -59,6 +59,13 @@ class DedupConfig:
     restore: bool = False
     keep_work: bool = False
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_similarity <= 1.0:
+            raise ValueError(f"min_similarity is a share, 0 to 1: got {self.min_similarity}")
+        for name in ("partition_size", "workers", "pair_chunk", "bucket_neighbours"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
     def key(self) -> dict[str, Any]:
         """The settings that decide the checkpoints' content (not workers, not keep_work)."""
         d = asdict(self)
@@ -80,6 +87,9 @@ class DedupStats:
     copies: int = 0
     resumed: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)
+    # Documents whose id an earlier document of the run already had (their rows cannot be
+    # told apart by id; the local engine counts them).
+    repeated_ids: int = 0
 
 
 def work_dir_for(output: str | os.PathLike[str]) -> Path:

@@ -340,6 +340,7 @@ def run_dedup(
         n = int(sum(sizes))
         stats.documents = n
         ids, dates, exact = _load_docs(work, len(sizes))
+        stats.repeated_ids = len(ids) - len(set(ids))
         pairs = _stage_candidates(work, len(sizes), n, config, stats, report)
         verified = _stage_verify(work, starts, pairs, n, config, runner, stats, report, "verify")
         rows = _stage_clusters(

@@ -12,16 +12,50 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-__all__ = ["ParquetResults", "atomic_target", "atomic_text", "json_line", "result_schema"]
+__all__ = [
+    "ParquetResults", "atomic_target", "atomic_text", "check_output", "json_line",
+    "result_schema",
+]  # fmt: skip
 
 _BATCH = 1024
 _LINE_BREAKERS = ("\x85", "\u2028", "\u2029")
+
+
+def check_output(output: str | os.PathLike[str], inputs: Sequence[str] = ()) -> None:
+    """Refuse an output path (`InputError`) that is a folder, one of a run's inputs (which it
+    would overwrite, or append results to), or a corpus file inside an input folder (which the
+    next run would read as input); make a missing folder for it, unless one cannot be."""
+    from unspin.errors import InputError
+    from unspin.io.corpus import CORPUS_SUFFIXES
+
+    path = Path(output)
+    if path.is_dir():
+        raise InputError("is a directory, not a file", str(output))
+    real = Path(os.path.realpath(path))
+    for given in inputs:
+        if given == "-" or not os.path.exists(given):
+            continue
+        if os.path.isdir(given):
+            inside = Path(os.path.realpath(given)) in real.parents
+            if inside and real.name.lower().endswith((*CORPUS_SUFFIXES, ".txt", ".html", ".htm")):
+                raise InputError(
+                    "is inside an input folder: a rerun would read it as input; write elsewhere",
+                    str(output),
+                )
+        elif path.exists() and os.path.samefile(given, path):
+            raise InputError("is also an input of this run: write elsewhere", str(output))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError("cannot make its folder: a file is in the way", str(output)) from None
+    except OSError as exc:
+        raise InputError(f"cannot make its folder ({exc.strerror})", str(output)) from None
 
 
 def atomic_target(path: str | os.PathLike[str]) -> Path | None:
