@@ -58,8 +58,9 @@ MIN_SIMILARITY = 0.7  # alignment similarity from which a candidate counts as a 
 _MIN_ESTIMATE = 0.15  # estimated Jaccard below which a candidate is not worth aligning
 _BATCH = 500
 _FAMILY = 6  # matches compared with one another to find the least spun
-# Candidates whose MinHash signatures are compared with one another to find a copy family's
-# centre (the source: each spun copy changed other words of it) before any is aligned.
+# Candidates whose words are compared with one another to find a copy family's centre (the
+# source: each spun copy changed other words of it) before any is aligned; a family larger
+# than this is seen through its first members (by fingerprint estimate, then index order).
 _POOL = 256
 
 
