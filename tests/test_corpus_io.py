@@ -53,6 +53,17 @@ def test_parquet_rows_become_documents(tmp_path: Path) -> None:
     json.dumps(docs[0].meta)  # meta stays JSON-ready
 
 
+def test_parquet_without_rows_is_an_empty_file(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "none.parquet"
+    empty = pa.array([], pa.string())
+    pq.write_table(pa.table({"id": empty, "text": empty}), path)
+    with pytest.raises(InputError, match="empty file"):
+        list(read_corpus([path]))
+
+
 def test_parquet_without_text_column_or_not_parquet(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -183,6 +183,8 @@ def read_parquet(
             meta: dict[str, Any] = {k: _plain(v) for k, v in record.items()}
             meta.update(path=name, line=row, format="parquet")
             yield Document(doc_id, text, meta)
+    if row == 0:  # as a JSONL file of blank lines is: nothing to read is bad input
+        raise InputError("empty file (no rows)", name)
 
 
 def _plain(value: Any) -> Any:
