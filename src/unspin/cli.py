@@ -23,7 +23,7 @@ import typer
 
 from unspin import __version__
 from unspin.errors import InputError
-from unspin.io.results import atomic_text, json_line
+from unspin.io.results import atomic_text, check_output, json_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -94,13 +94,6 @@ def _input_paths(paths: Sequence[str] | None) -> list[str]:
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError("no input: give a PATH, or '-' and pipe text to stdin")
     return ["-"]
-
-
-def _check_output(output: str | os.PathLike[str], inputs: Sequence[str] = ()) -> None:
-    """`unspin.io.results.check_output`: a bad output path is bad input (exit 2)."""
-    from unspin.io.results import check_output
-
-    check_output(output, inputs)
 
 
 def _load_model(path: str | None) -> SpinModel:
@@ -497,7 +490,7 @@ def scan(
         )
     inputs = _input_paths(paths)
     if output is not None:
-        _check_output(output, inputs)
+        check_output(output, inputs)
     settings = _spark_settings(
         engine, spark_master, spark_partitions, spark_work_dir, spark_conf, "unspin scan"
     )
@@ -1309,7 +1302,7 @@ def index_build(
 ) -> None:
     """Build a source index; rerun the same command to resume a build that was stopped."""
     paths = _corpus_paths(corpus)
-    _check_output(index, paths)
+    check_output(index, paths)
     with _open_index(index, create=True) as ix:
         _index_documents(ix, paths, workers)
 
@@ -1440,7 +1433,7 @@ def dedup(
     paths = _corpus_paths(corpus)
     if "-" in paths:
         raise InputError("dedup reads files and folders, not stdin (a rerun must resume)")
-    _check_output(output, paths)
+    check_output(output, paths)
     from unspin.engines.local import DedupConfig, run_dedup
     from unspin.trace.fingerprint import FingerprintParams
 

@@ -45,7 +45,7 @@ __all__ = [
 log = logging.getLogger("unspin.io")
 
 CORPUS_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet", ".warc", ".warc.gz")
-_FOLDER_SUFFIXES = (".txt", ".html", ".htm", *CORPUS_SUFFIXES)
+FOLDER_SUFFIXES = (".txt", ".html", ".htm", *CORPUS_SUFFIXES)  # what a folder is read for
 _PARQUET_BATCH = 2048
 _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 _WARC_TYPES = frozenset(
@@ -77,7 +77,7 @@ def corpus_files(path: str | os.PathLike[str]) -> list[Path]:
         seen.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
-            if not name.startswith(".") and name.lower().endswith(_FOLDER_SUFFIXES):
+            if not name.startswith(".") and name.lower().endswith(FOLDER_SUFFIXES):
                 found.append(Path(dirpath) / name)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 

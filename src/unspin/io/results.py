@@ -32,7 +32,7 @@ def check_output(output: str | os.PathLike[str], inputs: Sequence[str] = ()) -> 
     would overwrite, or append results to), or a corpus file inside an input folder (which the
     next run would read as input); make a missing folder for it, unless one cannot be."""
     from unspin.errors import InputError
-    from unspin.io.corpus import CORPUS_SUFFIXES
+    from unspin.io.corpus import FOLDER_SUFFIXES
 
     path = Path(output)
     if path.is_dir():
@@ -43,7 +43,7 @@ def check_output(output: str | os.PathLike[str], inputs: Sequence[str] = ()) -> 
             continue
         if os.path.isdir(given):
             inside = Path(os.path.realpath(given)) in real.parents
-            if inside and real.name.lower().endswith((*CORPUS_SUFFIXES, ".txt", ".html", ".htm")):
+            if inside and real.name.lower().endswith(FOLDER_SUFFIXES):
                 raise InputError(
                     "is inside an input folder: a rerun would read it as input; write elsewhere",
                     str(output),
@@ -68,6 +68,11 @@ def atomic_target(path: str | os.PathLike[str]) -> Path | None:
     return Path(os.path.realpath(path))
 
 
+def _temporary(target: Path) -> Path:
+    """Where a whole output for `target` is written before it is renamed into place."""
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
 def _sync(fh: IO[Any]) -> None:
     """Flush `fh` to disk where it is a regular file (fsync fails on devices and pipes)."""
     fh.flush()
@@ -85,7 +90,7 @@ def atomic_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
         with open(path, "w", encoding="utf-8") as fh:
             yield fh
         return
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = _temporary(target)
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             yield fh
@@ -146,7 +151,7 @@ class ParquetResults:
         target = atomic_target(self.path)
         # written in place where the output is a special file (see `atomic_target`)
         self._target = target or self.path
-        self._tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp") if target else None
+        self._tmp = _temporary(target) if target else None
         self._rows: list[dict[str, Any]] = []
         self._writer: Any = None
         self._schema: Any = None
